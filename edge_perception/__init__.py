@@ -1,0 +1,37 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""edge_perception: real-time YOLO perception on edge NPUs (RKNN, RDK BPU) and the CPU.
+
+The core is ROS-free: ``load_model`` gives a callable model, ``decode`` decodes raw outputs of
+any supported head layout, ``Detections`` is the one result type. ROS 2 nodes live in
+``edge_perception.ros``.
+"""
+
+from .decoders import DecodeOptions, Decoder, decode
+from .errors import (BackendUnavailableError, EdgePerceptionError, ImageFormatError,
+                     LayoutError, ModelLoadError)
+from .layouts import LAYOUTS, match_layout
+from .model import Model, StageTimes, load_model
+from .preprocess import InputSpec, Letterbox, letterbox, preprocess
+from .results import Detections
+from .tensors import QuantizedTensor
+
+__version__ = '0.1.0'
+
+__all__ = [
+    'BackendUnavailableError', 'DecodeOptions', 'Decoder', 'Detections', 'EdgePerceptionError',
+    'ImageFormatError', 'InputSpec', 'LAYOUTS', 'LayoutError', 'Letterbox', 'Model',
+    'ModelLoadError', 'QuantizedTensor', 'StageTimes', 'decode', 'letterbox', 'load_model',
+    'match_layout', 'preprocess',
+]

@@ -1,0 +1,155 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Model: pre-processing, a backend and a decoder behind one call on a BGR image.
+
+    model = load_model('config/models/fall_detection.yaml')   # or a bare .onnx
+    detections = model(cv2.imread('frame.jpg'))
+"""
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import numpy as np
+
+from .backends import backend_class, choose_backend
+from .decoders import DecodeOptions, Decoder
+from .errors import LayoutError, ModelLoadError
+from .layouts import match_layout
+from .preprocess import InputSpec, preprocess
+from .results import Detections
+from .spec import ModelSpec, apply_metadata, resolve_path, spec_for
+
+# load_model keyword -> DecodeOptions field
+OPTION_KEYS = {f.name for f in dataclasses.fields(DecodeOptions)}
+CARD_THRESHOLDS = {'confidence': 'confidence_threshold', 'nms': 'nms_threshold',
+                   'max_detections': 'max_detections'}
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent in each stage of one frame."""
+
+    pre: float = 0.0
+    infer: float = 0.0
+    decode: float = 0.0
+
+
+def _input_spec(spec: ModelSpec, backend) -> InputSpec:
+    """The card's input fields over what the model file itself declares."""
+    shape, fields = tuple(backend.input_shape), {'dtype': backend.input_dtype}
+    if len(shape) == 4:
+        nchw = shape[1] in (1, 3) and shape[3] not in (1, 3)
+        fields['layout'] = 'nchw' if nchw else 'nhwc'
+        h, w = (shape[2], shape[3]) if nchw else (shape[1], shape[2])
+        if h > 0 and w > 0:
+            fields['height'], fields['width'] = h, w
+    fields.update(spec.input)
+    try:
+        return InputSpec(**fields)
+    except ValueError as exc:
+        raise ModelLoadError(f'{spec.source}: {exc}') from None
+
+
+class Model:
+    """A loaded model; call it on a BGR uint8 image to get Detections in source pixels."""
+
+    def __init__(self, spec: ModelSpec, backend, options: DecodeOptions = DecodeOptions()):
+        self.spec = spec
+        self.backend = backend
+        apply_metadata(spec, backend.metadata)
+        self.input_spec = _input_spec(spec, backend)
+        try:
+            self.binding = match_layout(
+                backend.output_shapes, (self.input_spec.height, self.input_spec.width),
+                len(spec.class_names) or None, spec.layout, spec.vendor or backend.vendor,
+                spec.reg_max, spec.anchors)
+        except LayoutError as exc:
+            raise LayoutError(f'{spec.source}: {exc}') from None
+        self.decoder = Decoder(self.binding, spec.class_names)
+        #: Decoding settings; replace the whole object to change them (thread-safe swap).
+        self.options = options
+
+    @property
+    def class_names(self) -> Tuple[str, ...]:
+        return self.decoder.class_names
+
+    def predict(self, image_bgr: np.ndarray) -> Tuple[Detections, StageTimes]:
+        """Detections for one image plus the time each stage took."""
+        options = self.options
+        t0 = time.perf_counter()
+        tensor, box = preprocess(image_bgr, self.input_spec)
+        t1 = time.perf_counter()
+        outputs = self.backend.infer(tensor)
+        t2 = time.perf_counter()
+        detections = self.decoder(outputs, box, options)
+        t3 = time.perf_counter()
+        return detections, StageTimes(t1 - t0, t2 - t1, t3 - t2)
+
+    def __call__(self, image_bgr: np.ndarray) -> Detections:
+        return self.predict(image_bgr)[0]
+
+    def describe(self) -> str:
+        """One line: name, backend, input and the recognised layout."""
+        i = self.input_spec
+        return (f'{self.spec.name}: {self.backend.name}, input {i.width}x{i.height} {i.layout} '
+                f'{i.dtype} {i.color}, layout {self.binding.describe()}')
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def load_model(path_or_card: str, backend: str = 'auto', threads: int = 0,
+               cpu_affinity: Optional[Tuple[int, ...]] = None, **overrides) -> Model:
+    """Load a model card (.yaml) or a model file (.onnx, ...) with a backend.
+
+    backend: 'auto' (an NPU runtime when present and the card has its file, else onnxruntime)
+    or a backend name. threads / cpu_affinity: the runtime's thread count and CPU ids.
+    overrides: DecodeOptions fields (confidence_threshold, nms_threshold, max_detections,
+    classes, agnostic_nms) and ``layout``.
+    """
+    spec = spec_for(str(path_or_card))
+    if 'layout' in overrides:
+        spec.layout = overrides.pop('layout')
+    unknown = set(overrides) - OPTION_KEYS
+    if unknown:
+        raise TypeError(f'load_model got unknown options {sorted(unknown)}; '
+                        f'known: {sorted(OPTION_KEYS | {"layout"})}')
+    bad = set(spec.thresholds) - set(CARD_THRESHOLDS)
+    if bad:
+        raise ModelLoadError(f'{spec.source}: unknown thresholds {sorted(bad)}; '
+                             f'known: {sorted(CARD_THRESHOLDS)}')
+    options = {CARD_THRESHOLDS[k]: v for k, v in spec.thresholds.items()}
+    options.update(overrides)
+    try:
+        decode_options = DecodeOptions(**options)
+    except ValueError as exc:
+        raise ValueError(f'{spec.source}: {exc}') from None
+    name = choose_backend(backend, spec.files)
+    path = resolve_path(spec.files[name], os.path.dirname(os.path.abspath(spec.source)),
+                        spec.install_hint)
+    runtime = backend_class(name)(path, threads=threads, cpu_affinity=cpu_affinity)
+    try:
+        return Model(spec, runtime, decode_options)
+    except Exception:
+        runtime.close()
+        raise

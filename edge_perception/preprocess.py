@@ -1,0 +1,183 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Pre-processing driven by the model's input spec: letterbox or stretch, colour order,
+normalisation, NCHW/NHWC, float/uint8 — with the exact inverse transform for the outputs."""
+
+from dataclasses import dataclass
+from typing import Sequence, Tuple
+
+import cv2
+import numpy as np
+
+LAYOUTS = ('nchw', 'nhwc')
+DTYPES = ('float32', 'float16', 'uint8')
+COLORS = ('rgb', 'bgr')
+RESIZE_MODES = ('letterbox', 'stretch')
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What the network wants as input.
+
+    mean/std are per channel in the model's colour order, in 0-255 pixel units; they are ignored
+    for uint8 inputs (NPU models carry their normalisation inside, e.g. RKNN mean 0 std 255).
+    """
+
+    height: int = 640
+    width: int = 640
+    layout: str = 'nchw'
+    dtype: str = 'float32'
+    color: str = 'rgb'
+    mean: Tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: Tuple[float, float, float] = (255.0, 255.0, 255.0)
+    resize: str = 'letterbox'
+    pad_value: int = 114
+
+    def __post_init__(self):
+        checks = (('layout', LAYOUTS), ('dtype', DTYPES), ('color', COLORS),
+                  ('resize', RESIZE_MODES))
+        for name, allowed in checks:
+            if getattr(self, name) not in allowed:
+                raise ValueError(f'input {name} {getattr(self, name)!r} is not one of {allowed}')
+        if self.height <= 0 or self.width <= 0:
+            raise ValueError(f'input size {self.width}x{self.height} must be positive')
+        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
+            raise ValueError(f'mean {self.mean} and std {self.std} need 3 values, std > 0')
+        if not 0 <= self.pad_value <= 255:
+            raise ValueError(f'pad_value {self.pad_value} must be within 0..255')
+
+    @property
+    def shape(self) -> Tuple[int, int, int, int]:
+        """Batch-1 tensor shape in this spec's layout."""
+        if self.layout == 'nchw':
+            return (1, 3, self.height, self.width)
+        return (1, self.height, self.width, 3)
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """The geometric transform from a source image to the network input, and its inverse.
+
+    input = source * scale + pad, per axis (scale_x differs from scale_y when stretching and,
+    by the rounding of the resized size, very slightly when letterboxing).
+    """
+
+    scale_x: float
+    scale_y: float
+    pad_x: int
+    pad_y: int
+    src_width: int
+    src_height: int
+
+    def boxes_to_source(self, xyxy: np.ndarray) -> np.ndarray:
+        """Map (N, 4) input-pixel boxes to source pixels, clipped to the image."""
+        out = np.empty_like(xyxy, dtype=np.float32)
+        out[:, 0::2] = (xyxy[:, 0::2] - self.pad_x) / self.scale_x
+        out[:, 1::2] = (xyxy[:, 1::2] - self.pad_y) / self.scale_y
+        np.clip(out[:, 0::2], 0, self.src_width, out=out[:, 0::2])
+        np.clip(out[:, 1::2], 0, self.src_height, out=out[:, 1::2])
+        return out
+
+    def points_to_source(self, xy: np.ndarray) -> np.ndarray:
+        """Map (..., 2) input-pixel points to source pixels (not clipped)."""
+        out = np.asarray(xy, dtype=np.float32).copy()
+        out[..., 0] = (out[..., 0] - self.pad_x) / self.scale_x
+        out[..., 1] = (out[..., 1] - self.pad_y) / self.scale_y
+        return out
+
+    def points_to_input(self, xy: np.ndarray) -> np.ndarray:
+        """Map (..., 2) source-pixel points to network-input pixels (the forward transform)."""
+        out = np.asarray(xy, dtype=np.float32).copy()
+        out[..., 0] = out[..., 0] * self.scale_x + self.pad_x
+        out[..., 1] = out[..., 1] * self.scale_y + self.pad_y
+        return out
+
+
+def letterbox(image: np.ndarray, width: int, height: int, pad_value: int = 114,
+              keep_ratio: bool = True) -> Tuple[np.ndarray, Letterbox]:
+    """Resize ``image`` (H, W, C) into width x height, centred and padded when keeping ratio."""
+    src_h, src_w = image.shape[:2]
+    if src_h == 0 or src_w == 0:
+        raise ValueError('cannot letterbox an empty image')
+    if keep_ratio:
+        ratio = min(width / src_w, height / src_h)
+        new_w = max(1, min(width, int(round(src_w * ratio))))
+        new_h = max(1, min(height, int(round(src_h * ratio))))
+    else:
+        new_w, new_h = width, height
+    if (new_w, new_h) != (src_w, src_h):
+        interp = cv2.INTER_AREA if new_w < src_w and new_h < src_h else cv2.INTER_LINEAR
+        resized = cv2.resize(image, (new_w, new_h), interpolation=interp)
+    else:
+        resized = image
+    pad_x, pad_y = (width - new_w) // 2, (height - new_h) // 2
+    if (new_w, new_h) != (width, height):
+        value = (pad_value,) * (image.shape[2] if image.ndim == 3 else 1)
+        resized = cv2.copyMakeBorder(resized, pad_y, height - new_h - pad_y, pad_x,
+                                     width - new_w - pad_x, cv2.BORDER_CONSTANT, value=value)
+    info = Letterbox(new_w / src_w, new_h / src_h, pad_x, pad_y, src_w, src_h)
+    return resized, info
+
+
+def to_tensor(image: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Turn an input-sized 3-channel image in the spec's colour order into the input tensor."""
+    if spec.dtype == 'uint8':
+        tensor = image[None]
+        if spec.layout == 'nchw':
+            tensor = tensor.transpose(0, 3, 1, 2)
+        return np.ascontiguousarray(tensor)
+    mean, std = spec.mean, spec.std
+    if spec.layout == 'nchw' and len(set(mean)) == 1 and len(set(std)) == 1:
+        # cv2.dnn.blobFromImage does (x - mean) * scale and HWC->NCHW in one C++ pass.
+        tensor = cv2.dnn.blobFromImage(image, 1.0 / std[0], mean=(mean[0],) * 3, swapRB=False)
+    else:
+        tensor = (image.astype(np.float32) - np.asarray(mean, np.float32)) \
+            * (1.0 / np.asarray(std, np.float32))
+        tensor = tensor[None].transpose(0, 3, 1, 2) if spec.layout == 'nchw' else tensor[None]
+    return np.ascontiguousarray(tensor, dtype=np.float16 if spec.dtype == 'float16' else np.float32)
+
+
+def as_bgr(image: np.ndarray) -> np.ndarray:
+    """Accept (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA uint8 images; return BGR."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise ValueError('image must be a uint8 numpy array (BGR as OpenCV gives it)')
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    raise ValueError(f'image shape {image.shape} is not (H, W[, 1|3|4])')
+
+
+def preprocess(image_bgr: np.ndarray, spec: InputSpec) -> Tuple[np.ndarray, Letterbox]:
+    """Source BGR image -> (input tensor, transform to map outputs back)."""
+    image = as_bgr(image_bgr)
+    boxed, info = letterbox(image, spec.width, spec.height, spec.pad_value,
+                            keep_ratio=spec.resize == 'letterbox')
+    if spec.color == 'rgb':
+        boxed = cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB)
+    return to_tensor(boxed, spec), info
+
+
+def tuple3(values: Sequence[float], name: str) -> Tuple[float, float, float]:
+    """Read a mean/std value from a model card: one number or three."""
+    if isinstance(values, (int, float)):
+        return (float(values),) * 3
+    values = tuple(float(v) for v in values)
+    if len(values) == 1:
+        return values * 3
+    if len(values) != 3:
+        raise ValueError(f'{name} needs 1 or 3 values, got {list(values)}')
+    return values
