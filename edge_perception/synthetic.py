@@ -35,11 +35,18 @@ class SyntheticObject:
     score: float = 0.9
     stride: Optional[int] = None
 
-    def pick_stride(self, strides=DENSE_STRIDES) -> int:
+    def pick_stride(self, anchors=None, reg_max: int = 16) -> int:
+        """The given stride, else the finest one whose head can encode this box."""
         if self.stride:
             return self.stride
-        size = max(self.xyxy[2] - self.xyxy[0], self.xyxy[3] - self.xyxy[1])
-        return strides[0] if size < 64 else strides[1] if size < 160 else strides[2]
+        w, h = self.xyxy[2] - self.xyxy[0], self.xyxy[3] - self.xyxy[1]
+        for level, stride in enumerate(DENSE_STRIDES):
+            if anchors is not None:   # YOLOv5: (2 * sigmoid)^2 * anchor reaches 4x the anchor
+                if any(w < 3.8 * aw and h < 3.8 * ah for aw, ah in anchors[level]):
+                    return stride
+            elif min(w, h) >= stride and max(w, h) / 2 + stride / 2 <= (reg_max - 1) * stride:
+                return stride
+        raise ValueError(f'no stride of {DENSE_STRIDES} can encode box {self.xyxy}')
 
 
 def random_objects(n: int, num_classes: int, input_hw=(640, 640), seed: int = 0,
@@ -138,7 +145,7 @@ def _dfl(spec, objects, nc, input_hw, rng, background, quantized, score_sum, int
     for box, _ in levels.values():
         box[:] = rng.normal(0, 1, box.shape)
     for obj in objects:
-        stride = obj.pick_stride()
+        stride = obj.pick_stride(reg_max=reg_max)
         box, cls = levels[stride]
         x1, y1, x2, y2 = obj.xyxy
         col, row = int((x1 + x2) / 2 // stride), int((y1 + y2) / 2 // stride)
@@ -181,12 +188,13 @@ def _anchor(spec, objects, nc, input_hw, rng, background, quantized):
         g[..., 4] = rng.uniform(*background, g.shape[:3])
         g[..., 5:] = rng.uniform(0.0, 0.5, g.shape[:3] + (nc,))
     for obj in objects:
-        stride = obj.pick_stride()
+        stride = obj.pick_stride(YOLOV5_ANCHORS)
         level = DENSE_STRIDES.index(stride)
         x1, y1, x2, y2 = obj.xyxy
         w, h = x2 - x1, y2 - y1
         # The anchor whose shape needs the smallest correction (sqrt(w/anchor)/2 within (0,1)).
         a = int(np.argmin([abs(np.log(w / aw)) + abs(np.log(h / ah))
+                           if w < 3.8 * aw and h < 3.8 * ah else np.inf
                            for aw, ah in YOLOV5_ANCHORS[level]]))
         aw, ah = YOLOV5_ANCHORS[level][a]
         cx, cy = (x1 + x2) / 2 / stride, (y1 + y2) / 2 / stride

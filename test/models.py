@@ -1,0 +1,98 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Small real ONNX models generated for the tests (no downloads, nothing committed).
+
+``write_dense_model`` builds an ultralytics-layout detector (1, 4+nc, A) that really looks at
+the image: it finds the bounding box of the bright pixels (mean of the channels > 0.5) and
+reports it at anchor 0 with score 0.9 for class 0 when there are any, so tests can predict the
+exact detection for an image they draw.
+"""
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def _const(name, value, dtype=np.float32):
+    return numpy_helper.from_array(np.asarray(value, dtype=dtype), name)
+
+
+def write_dense_model(path: str, num_classes: int = 2, size: int = 320,
+                      metadata: dict = None) -> str:
+    """Write the bright-rectangle detector to ``path`` and return it."""
+    anchors = sum((size // s) ** 2 for s in (8, 16, 32))
+    h = w = size
+    nodes = [
+        helper.make_node('ReduceMean', ['images'], ['gray'], axes=[1], keepdims=1),
+        helper.make_node('Greater', ['gray', 'half'], ['on_b']),
+        helper.make_node('Cast', ['on_b'], ['on'], to=TensorProto.FLOAT),        # (1,1,H,W)
+        helper.make_node('ReduceMax', ['on'], ['cols'], axes=[2], keepdims=0),   # (1,1,W)
+        helper.make_node('ReduceMax', ['on'], ['rows'], axes=[3], keepdims=0),   # (1,1,H)
+        helper.make_node('ReduceMax', ['cols'], ['any'], axes=[2], keepdims=1),  # (1,1,1)
+        # first index set: argmax of (mask * (N - index)); last: argmax of (mask * index)
+        helper.make_node('Mul', ['cols', 'desc_w'], ['cols_first']),
+        helper.make_node('Mul', ['cols', 'asc_w'], ['cols_last']),
+        helper.make_node('Mul', ['rows', 'desc_h'], ['rows_first']),
+        helper.make_node('Mul', ['rows', 'asc_h'], ['rows_last']),
+        helper.make_node('ArgMax', ['cols_first'], ['x1_i'], axis=2, keepdims=1),
+        helper.make_node('ArgMax', ['cols_last'], ['x2_i'], axis=2, keepdims=1),
+        helper.make_node('ArgMax', ['rows_first'], ['y1_i'], axis=2, keepdims=1),
+        helper.make_node('ArgMax', ['rows_last'], ['y2_i'], axis=2, keepdims=1),
+    ]
+    for n in ('x1', 'x2', 'y1', 'y2'):
+        nodes.append(helper.make_node('Cast', [f'{n}_i'], [n], to=TensorProto.FLOAT))
+    nodes += [
+        helper.make_node('Add', ['x2', 'one'], ['x2e']),          # last pixel -> right edge
+        helper.make_node('Add', ['y2', 'one'], ['y2e']),
+        helper.make_node('Add', ['x1', 'x2e'], ['sx']),
+        helper.make_node('Add', ['y1', 'y2e'], ['sy']),
+        helper.make_node('Mul', ['sx', 'half'], ['cx']),
+        helper.make_node('Mul', ['sy', 'half'], ['cy']),
+        helper.make_node('Sub', ['x2e', 'x1'], ['bw']),
+        helper.make_node('Sub', ['y2e', 'y1'], ['bh']),
+        helper.make_node('Concat', ['cx', 'cy', 'bw', 'bh'], ['box'], axis=1),   # (1,4,1)
+        helper.make_node('Mul', ['box', 'onehot'], ['boxes']),                    # (1,4,A)
+        helper.make_node('Mul', ['any', 'score_template'], ['scores']),          # (1,nc,A)
+        helper.make_node('Concat', ['boxes', 'scores'], ['output0'], axis=1),
+    ]
+    onehot = np.zeros((1, 1, anchors), np.float32)
+    onehot[0, 0, 0] = 1
+    template = np.zeros((1, num_classes, anchors), np.float32)
+    template[0, 0, 0] = 0.9
+    inits = [
+        _const('half', 0.5), _const('one', 1.0),
+        _const('desc_w', w - np.arange(w)), _const('asc_w', np.arange(w)),
+        _const('desc_h', h - np.arange(h)), _const('asc_h', np.arange(h)),
+        _const('onehot', onehot), _const('score_template', template),
+    ]
+    graph = helper.make_graph(
+        nodes, 'bright_rectangle_detector',
+        [helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, h, w])],
+        [helper.make_tensor_value_info('output0', TensorProto.FLOAT,
+                                       [1, 4 + num_classes, anchors])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+    model.ir_version = 7
+    for key, value in (metadata or {}).items():
+        model.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path
+
+
+def bright_rectangle(height: int, width: int, box, value: int = 255) -> np.ndarray:
+    """A black BGR image with a white rectangle at box = (x1, y1, x2, y2) (exclusive end)."""
+    image = np.zeros((height, width, 3), np.uint8)
+    x1, y1, x2, y2 = box
+    image[y1:y2, x1:x2] = value
+    return image

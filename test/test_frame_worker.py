@@ -1,0 +1,125 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Newest-frame-wins worker and CPU affinity (read back from the OS)."""
+
+import os
+import threading
+
+import pytest
+
+from edge_perception import load_model
+from edge_perception.affinity import pin_current_thread, pinned, validate_cpus
+from edge_perception.frame_worker import LatestFrameWorker
+
+from .models import write_dense_model
+
+linux_only = pytest.mark.skipif(not hasattr(os, 'sched_setaffinity'),
+                                reason='thread affinity is a Linux API')
+
+
+def test_newest_frame_wins_and_drops_are_counted():
+    gate, started, seen = threading.Event(), threading.Event(), []
+
+    def process(item):
+        started.set()
+        gate.wait(5)
+        seen.append(item)
+
+    worker = LatestFrameWorker(process)
+    try:
+        assert worker.submit(0)              # taken by the worker at once, blocks on the gate
+        assert started.wait(5)
+        accepted = [worker.submit(i) for i in range(1, 6)]
+        gate.set()
+        assert worker.wait_idle(5)
+        assert seen == [0, 5]                # 1..4 were replaced by newer frames
+        assert accepted == [True, False, False, False, False]
+        assert (worker.submitted, worker.dropped, worker.processed) == (6, 4, 2)
+    finally:
+        worker.stop()
+
+
+def test_an_exception_in_processing_is_reported_and_the_worker_keeps_serving():
+    errors, done = [], []
+
+    def process(item):
+        if item == 'bad':
+            raise ValueError('bad frame')
+        done.append(item)
+
+    worker = LatestFrameWorker(process, on_error=errors.append)
+    try:
+        worker.submit('bad')
+        worker.wait_idle(5)
+        worker.submit('good')
+        worker.wait_idle(5)
+        assert [str(e) for e in errors] == ['bad frame'] and done == ['good']
+    finally:
+        worker.stop()
+
+
+@linux_only
+def test_worker_thread_pins_itself_and_reads_it_back():
+    cpu = min(os.sched_getaffinity(0))
+    masks = []
+    worker = LatestFrameWorker(lambda _: masks.append(os.sched_getaffinity(0)),
+                               cpu_affinity=[cpu])
+    try:
+        worker.submit(1)
+        worker.wait_idle(5)
+        assert worker.affinity == {cpu} and masks == [{cpu}]
+        assert os.sched_getaffinity(0) != {cpu} or len(os.sched_getaffinity(0)) == 1
+    finally:
+        worker.stop()
+
+
+@linux_only
+def test_pinned_restores_the_calling_threads_mask():
+    before = os.sched_getaffinity(0)
+    with pinned([min(before)]):
+        assert os.sched_getaffinity(0) == {min(before)}
+    assert os.sched_getaffinity(0) == before
+
+
+def test_unknown_cpu_ids_are_rejected_with_the_available_ones():
+    with pytest.raises(ValueError, match='not available here'):
+        validate_cpus([4096])
+    assert pin_current_thread([]) is None
+
+
+def _thread_masks():
+    """CPU list of every thread of this process, from /proc."""
+    masks = {}
+    for tid in os.listdir('/proc/self/task'):
+        with open(f'/proc/self/task/{tid}/status') as f:
+            for line in f:
+                if line.startswith('Cpus_allowed_list'):
+                    masks[int(tid)] = line.split(':')[1].strip()
+    return masks
+
+
+@linux_only
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason='needs 2 CPUs to see a pinning')
+def test_onnxruntime_pool_threads_are_created_pinned(tmp_path):
+    """threads=2 makes ONNX Runtime start a pool thread: it must carry the requested mask."""
+    import onnxruntime  # noqa: F401  (its import starts a thread of its own; not the pool)
+    path = write_dense_model(str(tmp_path / 'm.onnx'), num_classes=1)
+    cpu = max(os.sched_getaffinity(0))
+    before = set(_thread_masks())
+    model = load_model(path, threads=2, cpu_affinity=[cpu])
+    new = {tid: mask for tid, mask in _thread_masks().items() if tid not in before}
+    assert new, 'onnxruntime started no pool thread'
+    assert set(new.values()) == {str(cpu)}
+    assert os.sched_getaffinity(0) != {cpu}      # the caller's own mask was restored
+    model.close()
