@@ -146,3 +146,20 @@ def test_invalid_decode_options_are_rejected():
         DecodeOptions(confidence_threshold=1.5)
     with pytest.raises(ValueError, match='max_detections'):
         DecodeOptions(max_detections=0)
+
+
+@pytest.mark.parametrize('max_det', [1, 5, 50, 5000])
+def test_nms_on_the_best_candidates_equals_full_nms(max_det):
+    """The top-K shortcut keeps exactly what a full greedy NMS keeps, in the same order."""
+    import cv2
+    rng = np.random.default_rng(max_det)
+    xy = rng.uniform(0, 600, (3000, 2))
+    boxes = np.concatenate([xy, xy + rng.uniform(5, 120, (3000, 2))], axis=1).astype(np.float32)
+    scores = rng.uniform(0.25, 1.0, 3000).astype(np.float32)
+    classes = rng.integers(0, 3, 3000).astype(np.int32)
+    ours = nms(boxes, scores, classes, 0.45, max_det)
+    span = float(boxes.max()) + 1.0
+    shifted = boxes + (classes * span)[:, None]
+    shifted[:, 2:] -= shifted[:, :2]
+    full = np.asarray(cv2.dnn.NMSBoxes(shifted.tolist(), scores.tolist(), 0.0, 0.45)).reshape(-1)
+    np.testing.assert_array_equal(ours, full[:max_det])

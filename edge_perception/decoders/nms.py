@@ -23,16 +23,29 @@ import numpy as np
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, class_id: np.ndarray, iou_threshold: float,
         max_detections: int, agnostic: bool = False) -> np.ndarray:
-    """Indices of the boxes kept, highest score first, at most ``max_detections``."""
-    if len(xyxy) == 0 or max_detections <= 0:
+    """Indices of the boxes kept, highest score first, at most ``max_detections``.
+
+    OpenCV compares each candidate with every box kept so far and cannot stop early, which is
+    slow with thousands of candidates (a low threshold). Greedy NMS decisions depend only on
+    higher-scored boxes, so running it on the best K candidates is exact for the boxes it keeps:
+    K starts at 4 x max_detections and grows only while fewer than max_detections survive.
+    """
+    n = len(xyxy)
+    if n == 0 or max_detections <= 0:
         return np.zeros(0, np.intp)
     boxes = xyxy.astype(np.float64)
-    if not agnostic and len(boxes) > 1:
+    if not agnostic and n > 1:
         # Shift each class far enough that boxes of different classes never overlap.
         span = float(boxes.max() - min(boxes.min(), 0.0)) + 1.0
         boxes = boxes + (class_id.astype(np.float64) * span)[:, None]
-    xywh = boxes.copy()
-    xywh[:, 2:] -= xywh[:, :2]
-    keep = cv2.dnn.NMSBoxes(xywh.tolist(), scores.astype(float).tolist(),
-                            score_threshold=0.0, nms_threshold=float(iou_threshold))
-    return np.asarray(keep, dtype=np.intp).reshape(-1)[:max_detections]
+    boxes[:, 2:] -= boxes[:, :2]                  # OpenCV takes x, y, w, h
+    order = np.argsort(-scores, kind='stable')
+    k = min(n, 4 * max_detections)
+    while True:
+        top = order[:k]
+        keep = cv2.dnn.NMSBoxes(boxes[top].tolist(), scores[top].astype(float).tolist(),
+                                score_threshold=0.0, nms_threshold=float(iou_threshold))
+        keep = np.asarray(keep, dtype=np.intp).reshape(-1)
+        if len(keep) >= max_detections or k == n:
+            return top[keep[:max_detections]]
+        k = min(n, 4 * k)

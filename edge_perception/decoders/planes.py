@@ -93,9 +93,15 @@ class Plane:
         thr = self.raw_threshold(value)
         if thr is None:
             return np.zeros(0, np.intp)
-        hits = np.flatnonzero(self.raw >= thr)
-        cells = hits // self.n_channels if self.channels_last else hits % self.n_cells
-        return np.unique(cells)
+        above = self.raw >= thr
+        if not self.channels_last:          # (C, cells): a row-wise OR is one SIMD pass
+            return np.flatnonzero(above.any(axis=0))
+        # (cells, C): a short-axis reduction is slow, so index the few hits instead, unless
+        # there are many (a flood of candidates), where the reduction wins.
+        hits = np.flatnonzero(above)
+        if len(hits) > self.n_cells // 4:
+            return np.flatnonzero(above.any(axis=1))
+        return np.unique(hits // self.n_channels)
 
     def rows(self, cells: np.ndarray) -> np.ndarray:
         """(len(cells), C) float32 values of the given cells, dequantised."""

@@ -1,0 +1,141 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Benchmarks printed as tables: per-stage latency of a real model, and decode time per layout.
+
+The decode baseline, ``full_tensor_decode``, does what the vendors' Python demos do (our own
+re-implementation of their approach, not their code): dequantise and activate every cell,
+run DFL on every cell, then threshold. It shows what the raw-domain pre-filter saves.
+"""
+
+import time
+from typing import Callable, Dict, List, Sequence
+
+import numpy as np
+
+from .decoders import DecodeOptions, Decoder
+from .decoders.anchor_free import dfl_distances
+from .decoders.nms import nms
+from .decoders.planes import sigmoid
+from .layouts import LAYOUTS, match_layout
+from .synthetic import make_outputs, random_objects
+from .tensors import to_float
+
+
+def timings(fn: Callable[[], object], repeat: int, warmup: int = 3) -> List[float]:
+    """Wall-clock seconds of ``repeat`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def summary_ms(samples: Sequence[float]) -> Dict[str, float]:
+    """Median and 95th percentile in milliseconds."""
+    ms = np.asarray(samples) * 1000
+    return {'median': float(np.median(ms)), 'p95': float(np.percentile(ms, 95))}
+
+
+def full_tensor_decode(outputs, binding, options: DecodeOptions):
+    """Baseline: whole-tensor dequantise + sigmoid + DFL, then threshold and NMS."""
+    layout = binding.layout
+    boxes, scores, classes = [], [], []
+    for level in binding.levels:
+        cls = to_float(outputs[level.outputs['cls']])
+        box = to_float(outputs[level.outputs['box']])
+        if not layout.channels_last:
+            cls, box = cls.transpose(0, 2, 3, 1), box.transpose(0, 2, 3, 1)
+        cls = cls.reshape(-1, cls.shape[-1])
+        if layout.scores == 'logit':
+            cls = sigmoid(cls)
+        dist = dfl_distances(box.reshape(-1, box.shape[-1]), binding.reg_max)
+        rows, cols = np.divmod(np.arange(len(cls)), level.grid_w)
+        cx, cy = cols + 0.5, rows + 0.5
+        xyxy = np.stack([cx - dist[:, 0], cy - dist[:, 1], cx + dist[:, 2], cy + dist[:, 3]],
+                        axis=1) * level.stride
+        best = cls.argmax(axis=1)
+        score = cls[np.arange(len(cls)), best]
+        keep = score >= options.confidence_threshold
+        boxes.append(xyxy[keep])
+        scores.append(score[keep])
+        classes.append(best[keep])
+    xyxy, score, cid = (np.concatenate(v) for v in (boxes, scores, classes))
+    keep = nms(xyxy, score, cid, options.nms_threshold, options.max_detections)
+    return xyxy[keep], score[keep], cid[keep]
+
+
+DECODE_CASES = (
+    ('ultralytics', False), ('rknn', False), ('rknn', True), ('rknn_nhwc', True), ('rdk', False),
+    ('rdk', True), ('rknn_yolov5', True), ('rdk_yolov5', False),
+)
+
+
+def decode_table(repeat: int = 200, objects: int = 20, num_classes: int = 80) -> List[dict]:
+    """Decode latency per layout, few objects and a flood of candidates, with the baseline."""
+    rows = []
+    planted = random_objects(objects, num_classes, seed=0)
+    for layout, quantized in DECODE_CASES:
+        for case, background in (('few', (0.0, 0.002)), ('many', (0.0, 0.6))):
+            outs = make_outputs(layout, planted, num_classes, quantized=quantized,
+                                background=background)
+            binding = match_layout([o.shape for o in outs], (640, 640))
+            decoder = Decoder(binding)
+            opts = DecodeOptions(max_detections=300)
+            ours = summary_ms(timings(lambda: decoder(outs, None, opts), repeat))
+            row = {'layout': layout, 'dtype': 'int8' if quantized else 'float32', 'case': case,
+                   'found': len(decoder(outs, None, opts)), 'ours': ours}
+            if LAYOUTS[layout].family == 'dfl':
+                base = summary_ms(timings(lambda: full_tensor_decode(outs, binding, opts),
+                                          max(20, repeat // 5)))
+                row['baseline'] = base
+            rows.append(row)
+    return rows
+
+
+def model_table(model, images: Sequence[np.ndarray], repeat: int = 20) -> Dict[str, dict]:
+    """Per-stage latency (pre, infer, decode, total) of a loaded Model over sample images."""
+    stages: Dict[str, List[float]] = {'pre': [], 'infer': [], 'decode': [], 'total': []}
+    for i in range(repeat + 2):
+        t0 = time.perf_counter()
+        _, times = model.predict(images[i % len(images)])
+        total = time.perf_counter() - t0
+        if i >= 2:      # warm-up
+            for name, value in (('pre', times.pre), ('infer', times.infer),
+                                ('decode', times.decode), ('total', total)):
+                stages[name].append(value)
+    return {name: summary_ms(values) for name, values in stages.items()}
+
+
+def format_decode_table(rows: List[dict]) -> str:
+    """Markdown table of ``decode_table`` rows."""
+    lines = ['| layout | dtype | candidates | found | ours median ms | ours p95 ms '
+             '| full-tensor median ms | speed-up |', '|---|---|---|---|---|---|---|---|']
+    for r in rows:
+        base = r.get('baseline')
+        lines.append(
+            f"| {r['layout']} | {r['dtype']} | {r['case']} | {r['found']} "
+            f"| {r['ours']['median']:.3f} | {r['ours']['p95']:.3f} "
+            + (f"| {base['median']:.3f} | {base['median'] / r['ours']['median']:.1f}x |"
+               if base else '| - | - |'))
+    return '\n'.join(lines)
+
+
+def format_model_table(name: str, table: Dict[str, dict]) -> str:
+    """Markdown table of ``model_table``."""
+    lines = [f'| {name} stage | median ms | p95 ms |', '|---|---|---|']
+    lines += [f"| {stage} | {v['median']:.2f} | {v['p95']:.2f} |" for stage, v in table.items()]
+    return '\n'.join(lines)

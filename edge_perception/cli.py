@@ -1,0 +1,148 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The ``edge-perception`` command line: detect, info, bench, demo.
+
+    edge-perception detect MODEL IMAGE... [--output DIR]   run a model on image files (no ROS)
+    edge-perception info MODEL                             show the recognised layout and input
+    edge-perception bench [--model CARD]                   per-stage and decode latency tables
+    edge-perception demo [--output DIR]                    the ROS 2 demo graph (needs rclpy)
+"""
+
+import argparse
+import os
+import sys
+
+DEFAULT_CARD = os.path.join('config', 'models', 'fall_detection.yaml')
+
+
+def default_card() -> str:
+    """The demo model card: from the installed share directory, else the source tree."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        path = os.path.join(get_package_share_directory('edge_perception'), DEFAULT_CARD)
+        if os.path.isfile(path):
+            return path
+    except Exception:  # not installed through ament, or ament_index absent: use the source tree
+        pass
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), DEFAULT_CARD)
+
+
+def _cmd_detect(args) -> int:
+    import cv2
+
+    from .drawing import annotate
+    from .model import load_model
+    model = load_model(args.model, backend=args.backend, confidence_threshold=args.conf)
+    print(model.describe())
+    if args.output:
+        os.makedirs(args.output, exist_ok=True)
+    status = 0
+    for path in args.images:
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            print(f'{path}: cannot read this file as an image', file=sys.stderr)
+            status = 1
+            continue
+        det, times = model.predict(image)
+        print(f'{path}: {len(det)} objects ({times.infer * 1000:.1f} ms inference)')
+        for name, score, box in zip(det.names, det.confidence, det.xyxy):
+            print(f'  {name:12s} {score:.2f}  [{box[0]:.0f}, {box[1]:.0f}, {box[2]:.0f}, '
+                  f'{box[3]:.0f}]')
+        if args.output:
+            cv2.imwrite(os.path.join(args.output, os.path.basename(path)), annotate(image, det))
+    return status
+
+
+def _cmd_info(args) -> int:
+    from .model import load_model
+    with load_model(args.model, backend=args.backend) as model:
+        print(model.describe())
+        print(f'classes ({len(model.class_names)}): {", ".join(model.class_names[:20])}'
+              + (' ...' if len(model.class_names) > 20 else ''))
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    from . import bench
+    if not args.decode_only:
+        from .model import load_model
+        from .samples import sample_images
+        images = [image for _, image in sample_images()]
+        model = load_model(args.model, backend=args.backend, threads=args.threads)
+        print(f'## {model.describe()}\n')
+        table = bench.model_table(model, images, args.repeat)
+        print(bench.format_model_table(model.spec.name, table))
+        print(f"\nthroughput: {1000 / table['total']['median']:.1f} frames/s (median), "
+              f'{len(images)} sample images, threads={args.threads or "default"}\n')
+    print('## decode, 640x640 input, 80 classes, 8400 anchors, 20 objects\n')
+    print(bench.format_decode_table(bench.decode_table(args.decode_repeat)))
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from .ros.demo import run_demo
+    return run_demo(model=args.model, output=args.output, period=args.period)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='edge-perception', description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest='command', required=True)
+
+    p = sub.add_parser('detect', help='run a model on image files (no ROS)')
+    p.add_argument('model', help='model card (.yaml) or model file (.onnx)')
+    p.add_argument('images', nargs='+')
+    p.add_argument('--output', help='write annotated images here')
+    p.add_argument('--backend', default='auto')
+    p.add_argument('--conf', type=float, default=0.25, help='confidence threshold')
+    p.set_defaults(func=_cmd_detect)
+
+    p = sub.add_parser('info', help='show a model\'s input, layout and classes')
+    p.add_argument('model')
+    p.add_argument('--backend', default='auto')
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser('bench', help='print latency tables')
+    p.add_argument('--model', default=None, help='model card (default: the demo model)')
+    p.add_argument('--backend', default='auto')
+    p.add_argument('--threads', type=int, default=0)
+    p.add_argument('--repeat', type=int, default=20, help='frames per model measurement')
+    p.add_argument('--decode-repeat', type=int, default=200)
+    p.add_argument('--decode-only', action='store_true')
+    p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser('demo', help='run the ROS 2 demo graph on sample images')
+    p.add_argument('--model', default=None)
+    p.add_argument('--output', default='out/demo', help='annotated images go here')
+    p.add_argument('--period', type=float, default=0.0,
+                   help='seconds between frames (0: next frame when the last is answered)')
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``edge-perception`` console script."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, 'model', None) is None:
+        args.model = default_card()
+    from .errors import EdgePerceptionError
+    try:
+        return args.func(args)
+    except (EdgePerceptionError, RuntimeError) as exc:
+        print(f'edge-perception {args.command}: {exc}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

