@@ -11,18 +11,19 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""edge_perception: real-time YOLO perception on edge NPUs (RKNN, RDK BPU) and the CPU.
+"""
+edge_perception: real-time YOLO perception on edge NPUs (RKNN, RDK BPU) and the CPU.
 
 The core is ROS-free: ``load_model`` gives a callable model, ``decode`` decodes raw outputs of
 any supported head layout, ``Detections`` is the one result type. ROS 2 nodes live in
 ``edge_perception.ros``.
 """
 
-from .decoders import DecodeOptions, Decoder, decode
+from .decoders import decode, DecodeOptions, Decoder
 from .errors import (BackendUnavailableError, EdgePerceptionError, ImageFormatError,
                      LayoutError, ModelLoadError)
 from .layouts import LAYOUTS, match_layout
-from .model import Model, StageTimes, load_model
+from .model import load_model, Model, StageTimes
 from .preprocess import InputSpec, Letterbox, letterbox, preprocess
 from .results import Detections
 from .tensors import QuantizedTensor

@@ -11,26 +11,27 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""CPU affinity of threads (Linux): pin the calling thread, read it back, validate CPU ids.
+"""
+CPU affinity of threads (Linux): pin the calling thread, read it back, validate CPU ids.
 
 On Linux ``os.sched_setaffinity(0, ...)`` applies to the calling thread only, which is what
 an inference worker wants; threads it starts afterwards inherit the mask.
 """
 
-import os
 from contextlib import contextmanager
+import os
 from typing import Iterable, Optional, Set
 
 
 def available_cpus() -> Set[int]:
-    """CPUs this process may run on."""
+    """Return the CPUs this process may run on."""
     if hasattr(os, 'sched_getaffinity'):
         return set(os.sched_getaffinity(0))
     return set(range(os.cpu_count() or 1))
 
 
 def validate_cpus(cpus: Iterable[int]) -> Set[int]:
-    """The CPU ids as a set; ValueError naming the ids this machine does not have."""
+    """Return the CPU ids as a set; raise ValueError naming the ids this machine does not have."""
     cpus = {int(c) for c in cpus}
     missing = sorted(cpus - available_cpus())
     if missing:
@@ -52,7 +53,8 @@ def pin_current_thread(cpus: Optional[Iterable[int]]) -> Optional[Set[int]]:
 
 @contextmanager
 def pinned(cpus: Optional[Iterable[int]]):
-    """Run a block with the calling thread pinned, then restore its previous mask.
+    """
+    Run a block with the calling thread pinned, then restore its previous mask.
 
     Threads created inside the block (e.g. a runtime's worker pool) keep the pinned mask.
     """

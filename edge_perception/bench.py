@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Benchmarks printed as tables: per-stage latency of a real model, and decode time per layout.
+"""
+Benchmarks printed as tables: per-stage latency of a real model, and decode time per layout.
 
 The decode baseline, ``full_tensor_decode``, does what the vendors' Python demos do (our own
 re-implementation of their approach, not their code): dequantise and activate every cell,
@@ -95,12 +96,13 @@ def decode_table(repeat: int = 200, objects: int = 20, num_classes: int = 80) ->
             binding = match_layout([o.shape for o in outs], (640, 640))
             decoder = Decoder(binding)
             opts = DecodeOptions(max_detections=300)
-            ours = summary_ms(timings(lambda: decoder(outs, None, opts), repeat))
+            ours = summary_ms(timings(lambda d=decoder, o=outs: d(o, None, opts), repeat))
             row = {'layout': layout, 'dtype': 'int8' if quantized else 'float32', 'case': case,
                    'found': len(decoder(outs, None, opts)), 'ours': ours}
             if LAYOUTS[layout].family == 'dfl':
-                base = summary_ms(timings(lambda: full_tensor_decode(outs, binding, opts),
-                                          max(20, repeat // 5)))
+                base = summary_ms(timings(
+                    lambda o=outs, b=binding: full_tensor_decode(o, b, opts),
+                    max(20, repeat // 5)))
                 row['baseline'] = base
             rows.append(row)
     return rows

@@ -11,12 +11,13 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""The ``edge-perception`` command line: detect, info, bench, demo.
+"""
+The ``edge-perception`` command line: detect, info, bench, demo.
 
-    edge-perception detect MODEL IMAGE... [--output DIR]   run a model on image files (no ROS)
-    edge-perception info MODEL                             show the recognised layout and input
-    edge-perception bench [--model CARD]                   per-stage and decode latency tables
-    edge-perception demo [--output DIR]                    the ROS 2 demo graph (needs rclpy)
+edge-perception detect MODEL IMAGE... [--output DIR]   run a model on image files (no ROS)
+edge-perception info MODEL                             show the recognised layout and input
+edge-perception bench [--model CARD]                   per-stage and decode latency tables
+edge-perception demo [--output DIR]                    the ROS 2 demo graph (needs rclpy)
 """
 
 import argparse
@@ -27,7 +28,7 @@ DEFAULT_CARD = os.path.join('config', 'models', 'fall_detection.yaml')
 
 
 def default_card() -> str:
-    """The demo model card: from the installed share directory, else the source tree."""
+    """Return the demo model card: the installed share directory, else the source tree."""
     try:
         from ament_index_python.packages import get_package_share_directory
         path = os.path.join(get_package_share_directory('edge_perception'), DEFAULT_CARD)
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--conf', type=float, default=0.25, help='confidence threshold')
     p.set_defaults(func=_cmd_detect)
 
-    p = sub.add_parser('info', help='show a model\'s input, layout and classes')
+    p = sub.add_parser('info', help="show a model's input, layout and classes")
     p.add_argument('model')
     p.add_argument('--backend', default='auto')
     p.set_defaults(func=_cmd_info)

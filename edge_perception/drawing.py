@@ -20,7 +20,7 @@ from .results import Detections
 
 
 def class_color(class_id: int):
-    """A stable, distinct BGR colour per class id (golden-ratio hue walk)."""
+    """Return a stable, distinct BGR colour per class id (golden-ratio hue walk)."""
     hue = int((class_id * 0.618033988749895 % 1.0) * 179)
     hsv = np.uint8([[[hue, 220, 255]]])
     return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
@@ -31,8 +31,8 @@ def annotate(image_bgr: np.ndarray, detections: Detections, copy: bool = True) -
     out = image_bgr.copy() if copy else image_bgr
     thickness = max(1, round(min(out.shape[:2]) / 320))
     scale = max(0.4, min(out.shape[:2]) / 1000)
-    for (x1, y1, x2, y2), score, cid, name in zip(detections.xyxy, detections.confidence,
-                                                   detections.class_id, detections.names):
+    rows = zip(detections.xyxy, detections.confidence, detections.class_id, detections.names)
+    for (x1, y1, x2, y2), score, cid, name in rows:
         color = class_color(int(cid))
         p1, p2 = (int(round(x1)), int(round(y1))), (int(round(x2)), int(round(y2)))
         cv2.rectangle(out, p1, p2, color, thickness, cv2.LINE_AA)

@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""A newest-frame-wins worker: one inference thread fed from a single-slot mailbox.
+"""
+A newest-frame-wins worker: one inference thread fed from a single-slot mailbox.
 
 Camera callbacks must never block on inference. ``submit`` drops the frame still waiting (if
 any) in favour of the new one and counts the drop; the worker thread takes the newest frame

@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Head layouts of every supported vendor, as data, and their recognition from output shapes.
+"""
+Head layouts of every supported vendor, as data, and their recognition from output shapes.
 
 A layout says how a model's raw outputs are arranged (one dense tensor, or per-stride grids in
 NCHW or NHWC), which role each tensor plays (box / cls / score_sum / pred), and whether class
@@ -19,8 +20,8 @@ scores already went through a sigmoid. ``match_layout`` binds a model's output s
 layout once, at load time; the decoders then only read the binding.
 """
 
-import itertools
 from dataclasses import dataclass, field
+import itertools
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .errors import LayoutError
@@ -43,7 +44,7 @@ class LayoutSpec:
     vendor: str                 # 'ultralytics', 'rknn' or 'rdk'
     channels_last: bool         # grids are (1, H, W, C) rather than (1, C, H, W)
     scores: str                 # 'sigmoid': probabilities already; 'logit': raw, sigmoid on CPU
-    level_roles: Tuple[Tuple[str, ...], ...] = ()   # accepted role orders per stride (vendor order)
+    level_roles: Tuple[Tuple[str, ...], ...] = ()   # role orders per stride, vendor's first
     pattern: str = ''           # expected shapes, for error messages
 
 
@@ -52,10 +53,12 @@ LAYOUTS: Dict[str, LayoutSpec] = {spec.name: spec for spec in (
                pattern='1 output (1, 4+nc, anchors): cx, cy, w, h in input pixels + class scores'),
     LayoutSpec('rknn', 'dfl', 'rknn', False, 'sigmoid',
                (('box', 'cls', 'score_sum'), ('box', 'cls')),
-               'per stride box (1,64,H,W), cls (1,nc,H,W) [, score_sum (1,1,H,W)]: 9 or 6 outputs'),
+               'per stride box (1,64,H,W), cls (1,nc,H,W) [, score_sum (1,1,H,W)]: '
+               '9 or 6 outputs'),
     LayoutSpec('rknn_nhwc', 'dfl', 'rknn', True, 'sigmoid',
                (('box', 'cls', 'score_sum'), ('box', 'cls')),
-               'per stride box (1,H,W,64), cls (1,H,W,nc) [, score_sum (1,H,W,1)] (RV1103/RV1106)'),
+               'per stride box (1,H,W,64), cls (1,H,W,nc) [, score_sum (1,H,W,1)] '
+               '(RV1103/RV1106)'),
     LayoutSpec('rdk', 'dfl', 'rdk', True, 'logit', (('cls', 'box'),),
                'per stride cls (1,H,W,nc) logits, box (1,H,W,64): 6 outputs'),
     LayoutSpec('rknn_yolov5', 'anchor', 'rknn', False, 'sigmoid', (('pred',),),
@@ -203,7 +206,8 @@ def match_layout(shapes: Sequence[Sequence[int]], input_hw: Tuple[int, int],
                  num_classes: Optional[int] = None, layout: str = 'auto',
                  vendor: Optional[str] = None, reg_max: int = DEFAULT_REG_MAX,
                  anchors=YOLOV5_ANCHORS) -> Binding:
-    """Bind output shapes to a known layout, or raise LayoutError saying why none fits.
+    """
+    Bind output shapes to a known layout, or raise LayoutError saying why none fits.
 
     ``layout`` forces one layout by name; ``vendor`` ('rknn', 'rdk') breaks ties between layouts
     whose shapes coincide (RKNN NHWC and RDK 6-output heads); otherwise the layout whose vendor

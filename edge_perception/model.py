@@ -11,16 +11,19 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Model: pre-processing, a backend and a decoder behind one call on a BGR image.
+"""
+Model: pre-processing, a backend and a decoder behind one call on a BGR image.
+
+Usage::
 
     model = load_model('config/models/fall_detection.yaml')   # or a bare .onnx
     detections = model(cv2.imread('frame.jpg'))
 """
 
 import dataclasses
+from dataclasses import dataclass
 import os
 import time
-from dataclasses import dataclass
 from typing import Optional, Tuple
 
 import numpy as np
@@ -31,7 +34,7 @@ from .errors import LayoutError, ModelLoadError
 from .layouts import match_layout
 from .preprocess import InputSpec, preprocess
 from .results import Detections
-from .spec import ModelSpec, apply_metadata, resolve_path, spec_for
+from .spec import apply_metadata, ModelSpec, resolve_path, spec_for
 
 # load_model keyword -> DecodeOptions field
 OPTION_KEYS = {f.name for f in dataclasses.fields(DecodeOptions)}
@@ -49,7 +52,7 @@ class StageTimes:
 
 
 def _input_spec(spec: ModelSpec, backend) -> InputSpec:
-    """The card's input fields over what the model file itself declares."""
+    """Merge the card's input fields over what the model file itself declares."""
     shape, fields = tuple(backend.input_shape), {'dtype': backend.input_dtype}
     if len(shape) == 4:
         nchw = shape[1] in (1, 3) and shape[3] not in (1, 3)
@@ -88,7 +91,7 @@ class Model:
         return self.decoder.class_names
 
     def predict(self, image_bgr: np.ndarray) -> Tuple[Detections, StageTimes]:
-        """Detections for one image plus the time each stage took."""
+        """Return the Detections for one image and the time each stage took."""
         options = self.options
         t0 = time.perf_counter()
         tensor, box = preprocess(image_bgr, self.input_spec)
@@ -120,7 +123,8 @@ class Model:
 
 def load_model(path_or_card: str, backend: str = 'auto', threads: int = 0,
                cpu_affinity: Optional[Tuple[int, ...]] = None, **overrides) -> Model:
-    """Load a model card (.yaml) or a model file (.onnx, ...) with a backend.
+    """
+    Load a model card (.yaml) or a model file (.onnx, ...) with a backend.
 
     backend: 'auto' (an NPU runtime when present and the card has its file, else onnxruntime)
     or a backend name. threads / cpu_affinity: the runtime's thread count and CPU ids.

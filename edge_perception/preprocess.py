@@ -11,8 +11,12 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Pre-processing driven by the model's input spec: letterbox or stretch, colour order,
-normalisation, NCHW/NHWC, float/uint8 — with the exact inverse transform for the outputs."""
+"""
+Pre-processing driven by the model's input spec, with the exact inverse transform.
+
+Letterbox or stretch, colour order, normalisation, NCHW/NHWC, float/uint8: all read from an
+InputSpec, and the Letterbox returned maps outputs back to source pixels.
+"""
 
 from dataclasses import dataclass
 from typing import Sequence, Tuple
@@ -28,7 +32,8 @@ RESIZE_MODES = ('letterbox', 'stretch')
 
 @dataclass(frozen=True)
 class InputSpec:
-    """What the network wants as input.
+    """
+    What the network wants as input.
 
     mean/std are per channel in the model's colour order, in 0-255 pixel units; they are ignored
     for uint8 inputs (NPU models carry their normalisation inside, e.g. RKNN mean 0 std 255).
@@ -67,7 +72,8 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class Letterbox:
-    """The geometric transform from a source image to the network input, and its inverse.
+    """
+    The geometric transform from a source image to the network input, and its inverse.
 
     input = source * scale + pad, per axis (scale_x differs from scale_y when stretching and,
     by the rounding of the resized size, very slightly when letterboxing).
@@ -145,7 +151,8 @@ def to_tensor(image: np.ndarray, spec: InputSpec) -> np.ndarray:
         tensor = (image.astype(np.float32) - np.asarray(mean, np.float32)) \
             * (1.0 / np.asarray(std, np.float32))
         tensor = tensor[None].transpose(0, 3, 1, 2) if spec.layout == 'nchw' else tensor[None]
-    return np.ascontiguousarray(tensor, dtype=np.float16 if spec.dtype == 'float16' else np.float32)
+    dtype = np.float16 if spec.dtype == 'float16' else np.float32
+    return np.ascontiguousarray(tensor, dtype=dtype)
 
 
 def as_bgr(image: np.ndarray) -> np.ndarray:

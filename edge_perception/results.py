@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""The one result type every stage speaks: boxes in source-image pixels, scores, classes.
+"""
+The one result type every stage speaks: boxes in source-image pixels, scores, classes.
 
 Modelled on roboflow `supervision`'s ``Detections`` (not a dependency: we need numpy only, and
 the same object must travel through pre-processing, decoders, drawing and the ROS layer).
@@ -25,7 +26,8 @@ import numpy as np
 
 @dataclass
 class Detections:
-    """N objects found in one image.
+    """
+    N objects found in one image.
 
     xyxy: (N, 4) float32, x1, y1, x2, y2 in source-image pixels.
     confidence: (N,) float32 in [0, 1].

@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Sample pictures for the demo, the benchmark and the tests, from scikit-image's bundled data.
+"""
+Sample pictures for the demo, the benchmark and the tests, from scikit-image's bundled data.
 
 scikit-image ships these files inside its wheel (no download). Rotated copies turn a standing
 person into a lying one, which the fall-detection demo model reports as 'Fall'.

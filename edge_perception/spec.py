@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Model cards: a small YAML file that says what a model is and how to feed it.
+"""
+Model cards: a small YAML file that says what a model is and how to feed it.
 
 A card names the task, the head layout (or ``auto``), the input convention, the class names
 (inline or a labels file) and one model file per backend. A bare ``.onnx`` file works as its
@@ -22,9 +23,9 @@ File references: absolute, ``~``-relative, relative to the card, or
 """
 
 import ast
+from dataclasses import dataclass, field
 import importlib.util
 import os
-from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
 import yaml
@@ -50,7 +51,7 @@ class ModelSpec:
     files: Dict[str, str]                   # backend name -> model file
     task: str = 'detect'
     layout: str = 'auto'
-    input: Dict[str, object] = field(default_factory=dict)   # InputSpec fields to force
+    input: Dict[str, object] = field(default_factory=dict)  # noqa: A003  (InputSpec fields)
     class_names: Tuple[str, ...] = ()
     thresholds: Dict[str, float] = field(default_factory=dict)
     reg_max: int = DEFAULT_REG_MAX
@@ -168,7 +169,7 @@ def load_card(path: str) -> ModelSpec:
 
 
 def backend_for_file(path: str) -> str:
-    """The backend that runs a model file, from its extension."""
+    """Return the backend that runs a model file, from its extension."""
     suffix = os.path.splitext(str(path))[1].lower()
     if suffix not in BACKEND_BY_SUFFIX:
         raise ModelLoadError(f'no backend runs {suffix or "extension-less"} files ({path}); '
@@ -177,7 +178,7 @@ def backend_for_file(path: str) -> str:
 
 
 def spec_for(path: str) -> ModelSpec:
-    """A card (.yaml/.yml) or a bare model file as a ModelSpec."""
+    """Read a card (.yaml/.yml) or wrap a bare model file as a ModelSpec."""
     if str(path).lower().endswith(('.yaml', '.yml')):
         return load_card(path)
     path = os.path.abspath(os.path.expanduser(str(path)))

@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Synthetic raw head outputs with objects at known positions, in every supported layout.
+"""
+Synthetic raw head outputs with objects at known positions, in every supported layout.
 
 Used by the tests (decoders must recover the boxes) and by the benchmark (decode timing on
 realistic 640x640, 80-class tensors without needing the vendors' runtimes).
@@ -23,7 +24,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from .layouts import DENSE_STRIDES, LAYOUTS, YOLOV5_ANCHORS
-from .tensors import QuantizedTensor, quantize
+from .tensors import quantize, QuantizedTensor
 
 
 @dataclass
@@ -36,7 +37,7 @@ class SyntheticObject:
     stride: Optional[int] = None
 
     def pick_stride(self, anchors=None, reg_max: int = 16) -> int:
-        """The given stride, else the finest one whose head can encode this box."""
+        """Return the given stride, else the finest one whose head can encode this box."""
         if self.stride:
             return self.stride
         w, h = self.xyxy[2] - self.xyxy[0], self.xyxy[3] - self.xyxy[1]
@@ -51,7 +52,7 @@ class SyntheticObject:
 
 def random_objects(n: int, num_classes: int, input_hw=(640, 640), seed: int = 0,
                    min_gap: float = 24.0) -> List[SyntheticObject]:
-    """n non-overlapping objects (distinct grid cells at every stride) of varied sizes."""
+    """Return n non-overlapping objects (distinct grid cells at every stride) of varied sizes."""
     rng = np.random.default_rng(seed)
     objects, centres = [], []
     while len(objects) < n:
@@ -94,7 +95,8 @@ def make_outputs(layout: str, objects: Sequence[SyntheticObject], num_classes: i
                  input_hw=(640, 640), quantized: bool = False, score_sum: bool = True,
                  background: Tuple[float, float] = (0.0, 0.002), seed: int = 0,
                  int32_boxes: bool = False, reg_max: int = 16) -> list:
-    """Raw outputs of a detection head in ``layout`` with ``objects`` planted.
+    """
+    Raw outputs of a detection head in ``layout`` with ``objects`` planted.
 
     background: class probability range of empty cells (raise it to make many candidates).
     quantized: RKNN-style per-tensor int8 (uint8-free) outputs. int32_boxes: the older RDK

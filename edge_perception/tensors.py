@@ -11,8 +11,12 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Raw model outputs that are still quantised (int8/uint8 with zero point and scale, or int32
-with a per-channel scale), kept raw so decoders can threshold without dequantising everything."""
+"""
+Raw model outputs that are still quantised, and their dequantisation.
+
+int8/uint8 with zero point and scale, or int32 with a per-channel scale: kept raw so decoders
+can threshold without dequantising everything.
+"""
 
 from dataclasses import dataclass
 from typing import Optional, Union
@@ -56,7 +60,7 @@ class QuantizedTensor:
         return self.axis is not None
 
     def dequantize(self) -> np.ndarray:
-        """The whole tensor as float32."""
+        """Return the whole tensor as float32."""
         if not self.per_channel:
             return (self.data.astype(np.float32) - self.zero_point) * np.float32(self.scale)
         shape = [1] * self.data.ndim
@@ -75,7 +79,7 @@ def quantize(real: np.ndarray, scale: float, zero_point: int, dtype=np.int8) -> 
 
 
 def to_float(tensor) -> np.ndarray:
-    """Any output (float array of any precision, or QuantizedTensor) as float32."""
+    """Return any output (float array of any precision, or QuantizedTensor) as float32."""
     if isinstance(tensor, QuantizedTensor):
         return tensor.dequantize()
     return np.asarray(tensor, dtype=np.float32)

@@ -25,7 +25,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
 
 import pytest
 
@@ -37,8 +36,8 @@ TEST_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(TEST_DIR)
 if TEST_DIR not in sys.path:        # helpers (tiny_onnx) importable in any import mode
     sys.path.insert(0, TEST_DIR)
-DISCOVERY_TIMEOUT = 10.0      # seconds; discovery is usually < 0.1 s but sometimes ~3 s
-RESULT_TIMEOUT = 10.0
+
+from helpers import make_probe_class  # noqa: E402 (needs the path above)
 
 
 def pytest_configure(config):
@@ -53,28 +52,10 @@ def pytest_unconfigure(config):
     shutil.rmtree(_LOG_DIR, ignore_errors=True)
 
 
-def wait_for(predicate, timeout=RESULT_TIMEOUT, interval=0.01):
-    """Poll ``predicate`` until it returns something truthy; return that, or None."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
-def subprocess_env():
-    """This process's environment (LD_LIBRARY_PATH, domain id, ...) with the repo importable."""
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(p for p in (REPO_ROOT, env.get('PYTHONPATH')) if p)
-    env['PYTHONUNBUFFERED'] = '1'
-    return env
-
-
 @pytest.fixture(scope='session')
 def tiny_model(tmp_path_factory):
     """Path of the tiny generated ONNX detector (see tiny_onnx.py)."""
-    import tiny_onnx
+    import tiny_onnx  # noqa: I100 (a test helper module)
     return tiny_onnx.write_model(tmp_path_factory.mktemp('models') / 'tiny.onnx')
 
 
@@ -140,59 +121,6 @@ def nodes(ros_context, executor):
         if hasattr(node, 'close'):
             node.close()
         node.destroy_node()
-
-
-class Collector:
-    """Messages received on one subscription, thread-safe, with waiting helpers."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._messages = []
-
-    def __call__(self, msg):
-        with self._lock:
-            self._messages.append(msg)
-
-    @property
-    def messages(self):
-        with self._lock:
-            return list(self._messages)
-
-    def clear(self):
-        with self._lock:
-            self._messages.clear()
-
-    def wait(self, predicate=lambda msg: True, timeout=RESULT_TIMEOUT):
-        """The first message matching ``predicate`` (waits for it), or None."""
-        def find():
-            return next((m for m in self.messages if predicate(m)), None)
-        return wait_for(find, timeout)
-
-
-def make_probe_class():
-    """The Probe node class (built lazily: rclpy is imported only by the ROS tests)."""
-    from rclpy.node import Node
-
-    class Probe(Node):
-        """A test node: subscribes and publishes what a test needs."""
-
-        def __init__(self, name='probe', **kwargs):
-            super().__init__(name, **kwargs)
-
-        def collect(self, msg_type, topic, qos=10):
-            collector = Collector()
-            collector.subscription = self.create_subscription(msg_type, topic, collector, qos)
-            return collector
-
-        def publisher_for(self, msg_type, topic, qos, subscribers=1,
-                          timeout=DISCOVERY_TIMEOUT):
-            """A publisher that has seen ``subscribers`` subscriptions (discovery done)."""
-            pub = self.create_publisher(msg_type, topic, qos)
-            assert wait_for(lambda: pub.get_subscription_count() >= subscribers, timeout), \
-                f'no subscriber discovered on {pub.topic_name} within {timeout} s'
-            return pub
-
-    return Probe
 
 
 @pytest.fixture

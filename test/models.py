@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Small real ONNX models generated for the tests (no downloads, nothing committed).
+"""
+Small real ONNX models generated for the tests (no downloads, nothing committed).
 
 ``write_dense_model`` builds an ultralytics-layout detector (1, 4+nc, A) that really looks at
 the image: it finds the bounding box of the bright pixels (mean of the channels > 0.5) and
@@ -21,7 +22,7 @@ exact detection for an image they draw.
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper, TensorProto
 
 
 def _const(name, value, dtype=np.float32):
@@ -91,7 +92,7 @@ def write_dense_model(path: str, num_classes: int = 2, size: int = 320,
 
 
 def bright_rectangle(height: int, width: int, box, value: int = 255) -> np.ndarray:
-    """A black BGR image with a white rectangle at box = (x1, y1, x2, y2) (exclusive end)."""
+    """Draw a black BGR image with a white rectangle at box = (x1, y1, x2, y2) (exclusive end)."""
     image = np.zeros((height, width, 3), np.uint8)
     x1, y1, x2, y2 = box
     image[y1:y2, x1:x2] = value

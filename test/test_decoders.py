@@ -13,15 +13,14 @@
 # limitations under the License.
 """Decoders on synthetic raw outputs with objects at known positions, for every layout."""
 
-import numpy as np
-import pytest
-
-from edge_perception import DecodeOptions, Decoder, decode, letterbox, QuantizedTensor
+from edge_perception import decode, DecodeOptions, Decoder, letterbox, QuantizedTensor
 from edge_perception.decoders.nms import nms
 from edge_perception.decoders.planes import Plane
 from edge_perception.layouts import LAYOUTS, match_layout
 from edge_perception.synthetic import make_outputs, random_objects, SyntheticObject
 from edge_perception.tensors import quantize
+import numpy as np
+import pytest
 
 ALL = list(LAYOUTS)
 GRID = [n for n in ALL if LAYOUTS[n].family != 'dense']
@@ -77,7 +76,8 @@ def test_letterbox_maps_boxes_to_source_pixels():
 
 
 def test_names_filter_threshold_and_max_detections():
-    objects = [SyntheticObject((10, 10, 60, 60), 0, 0.9), SyntheticObject((200, 200, 300, 300), 1, 0.6),
+    objects = [SyntheticObject((10, 10, 60, 60), 0, 0.9),
+               SyntheticObject((200, 200, 300, 300), 1, 0.6),
                SyntheticObject((400, 100, 500, 220), 2, 0.3)]
     outs = make_outputs('rdk', objects, 3)
     names = ('person', 'car', 'dog')

@@ -16,11 +16,10 @@
 import os
 import threading
 
-import pytest
-
 from edge_perception import load_model
 from edge_perception.affinity import pin_current_thread, pinned, validate_cpus
 from edge_perception.frame_worker import LatestFrameWorker
+import pytest
 
 from .models import write_dense_model
 

@@ -24,6 +24,7 @@ from std_msgs.msg import Header
 from edge_perception.errors import ImageFormatError
 from edge_perception.ros.image_conversions import (bgr_to_compressed, bgr_to_image,
                                                    compressed_to_bgr, ENCODINGS, image_to_bgr)
+from helpers import raw_image
 
 H, W = 6, 10
 
@@ -60,25 +61,6 @@ def yuyv_of(bgr, uyvy=False):
     return np.ascontiguousarray(out[:, :, ::-1]) if uyvy else out
 
 
-def make_image(pixels, encoding, padding=0, bigendian=False, height=None, width=None):
-    """An Image message of ``pixels`` (rows x row-bytes array) with ``padding`` bytes a row."""
-    pixels = np.ascontiguousarray(pixels)
-    if pixels.dtype == np.uint16:
-        pixels = pixels.astype('>u2' if bigendian else '<u2')
-    rows = pixels.reshape(pixels.shape[0], -1).view(np.uint8)
-    if padding:
-        pad = np.full((rows.shape[0], padding), 0xAB, np.uint8)   # garbage, must be ignored
-        rows = np.concatenate([rows, pad], axis=1)
-    msg = Image()
-    msg.height = height if height is not None else pixels.shape[0]
-    msg.width = width if width is not None else pixels.shape[1]
-    msg.encoding = encoding
-    msg.is_bigendian = int(bigendian)
-    msg.step = rows.shape[1]
-    msg.data = array.array('B', rows.tobytes())
-    return msg
-
-
 def cases():
     """(encoding, message pixels, expected BGR, tolerance) for every supported encoding."""
     bgr = smooth_bgr()
@@ -112,7 +94,7 @@ def test_every_encoding_is_covered():
 @pytest.mark.parametrize('encoding,pixels,expected,tolerance', CASES,
                          ids=[c[0] for c in CASES])
 def test_encoding_to_bgr(encoding, pixels, expected, tolerance, padding):
-    msg = make_image(pixels, encoding, padding, width=W, height=H)
+    msg = raw_image(pixels, encoding, padding=padding, width=W, height=H)
     bgr = image_to_bgr(msg)
     assert bgr.shape == (H, W, 3) and bgr.dtype == np.uint8
     diff = np.abs(bgr.astype(int) - expected.astype(int)).max()
@@ -122,7 +104,7 @@ def test_encoding_to_bgr(encoding, pixels, expected, tolerance, padding):
 @pytest.mark.parametrize('padding', [0, 4])
 def test_mono16_big_endian(padding):
     values = np.arange(H * W, dtype=np.uint16).reshape(H, W) * 1000
-    msg = make_image(values, 'mono16', padding, bigendian=True)
+    msg = raw_image(values, 'mono16', padding=padding, bigendian=True)
     assert np.array_equal(image_to_bgr(msg)[..., 1], (values >> 8).astype(np.uint8))
     # The same bytes read as little endian give other values: the flag is honoured.
     msg.is_bigendian = 0
@@ -132,14 +114,14 @@ def test_mono16_big_endian(padding):
 def test_nv12_matches_opencv_exactly():
     bgr = smooth_bgr(8, 12)
     nv12 = nv12_of(bgr)
-    msg = make_image(nv12, 'nv12', padding=3, height=8, width=12)
+    msg = raw_image(nv12, 'nv12', padding=3, height=8, width=12)
     assert np.array_equal(image_to_bgr(msg), cv2.cvtColor(nv12, cv2.COLOR_YUV2BGR_NV12))
 
 
 def test_bgr8_is_a_view_on_the_message_data():
     bgr = smooth_bgr()
     for padding in (0, 5):
-        msg = make_image(bgr, 'bgr8', padding)
+        msg = raw_image(bgr, 'bgr8', padding=padding)
         out = image_to_bgr(msg)
         assert np.shares_memory(out, np.frombuffer(msg.data, np.uint8))
         assert np.array_equal(out, bgr)
@@ -147,17 +129,17 @@ def test_bgr8_is_a_view_on_the_message_data():
 
 def test_bytes_data_is_accepted():
     bgr = smooth_bgr()
-    msg = make_image(bgr, 'bgr8')
+    msg = raw_image(bgr, 'bgr8')
     msg.data = bgr.tobytes()         # converted by the message to array.array
     assert np.array_equal(image_to_bgr(msg), bgr)
 
 
 def bad_images():
     bgr = smooth_bgr()
-    good = make_image(bgr, 'bgr8')
+    good = raw_image(bgr, 'bgr8')
 
     def variant(**fields):
-        msg = make_image(bgr, 'bgr8')
+        msg = raw_image(bgr, 'bgr8')
         for name, value in fields.items():
             setattr(msg, name, value)
         return msg
@@ -175,13 +157,13 @@ def bad_images():
     yield 'zero width', variant(width=0), 'is empty (zero width or height)'
     yield 'zero height', variant(height=0, data=array.array('B')), 'is empty'
     yield 'empty data', variant(data=array.array('B')), f'data has 0 bytes'
-    yield 'mono16 odd size', make_image(np.zeros((H, W), np.uint16), 'mono16', height=H,
+    yield 'mono16 odd size', raw_image(np.zeros((H, W), np.uint16), 'mono16', height=H,
                                         width=W + 1), 'step 20 is smaller than width 11'
-    yield 'nv12 odd height', make_image(np.zeros((9, 4), np.uint8), 'nv12', height=3, width=4), \
+    yield 'nv12 odd height', raw_image(np.zeros((9, 4), np.uint8), 'nv12', height=3, width=4), \
         'nv12 needs an even width and height'
-    yield 'nv12 without chroma', make_image(np.zeros((4, 4), np.uint8), 'nv12'), \
+    yield 'nv12 without chroma', raw_image(np.zeros((4, 4), np.uint8), 'nv12'), \
         'expected step 4 x 6 rows (height x 3/2) = 24 (truncated)'
-    yield 'yuyv odd width', make_image(np.zeros((2, 3, 2), np.uint8), 'yuyv'), \
+    yield 'yuyv odd width', raw_image(np.zeros((2, 3, 2), np.uint8), 'yuyv'), \
         'yuyv needs an even width'
 
 
@@ -196,7 +178,7 @@ def test_malformed_image_raises_with_a_precise_message(msg, message):
 
 
 def test_unknown_encoding_lists_the_supported_ones():
-    msg = make_image(smooth_bgr(), 'bgr8')
+    msg = raw_image(smooth_bgr(), 'bgr8')
     msg.encoding = 'BGR8'
     with pytest.raises(ImageFormatError, match='supported: .*bgr8.*nv12'):
         image_to_bgr(msg)
@@ -211,7 +193,7 @@ def compressed(data, fmt='jpeg'):
 
 @pytest.mark.parametrize('fmt', ['jpeg', 'png'])
 def test_compressed_round_trip(fmt):
-    bgr = smooth_bgr(48, 64)
+    bgr = cv2.resize(smooth_bgr(), (64, 48), interpolation=cv2.INTER_LINEAR)
     header = Header(frame_id='cam')
     msg = bgr_to_compressed(bgr, header, fmt=fmt)
     assert msg.format == fmt and msg.header.frame_id == 'cam'

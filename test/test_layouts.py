@@ -13,11 +13,10 @@
 # limitations under the License.
 """Layout recognition from output shapes, tie-breaks, and the error when nothing fits."""
 
-import pytest
-
 from edge_perception.errors import LayoutError
 from edge_perception.layouts import LAYOUTS, match_layout
 from edge_perception.synthetic import make_outputs, random_objects
+import pytest
 
 GRID_LAYOUTS = [name for name, spec in LAYOUTS.items() if spec.family != 'dense']
 

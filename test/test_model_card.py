@@ -16,11 +16,10 @@
 import os
 import textwrap
 
-import pytest
-
 from edge_perception import load_model
 from edge_perception.errors import BackendUnavailableError, LayoutError, ModelLoadError
 from edge_perception.spec import load_card, parse_names, resolve_path
+import pytest
 
 from .models import write_dense_model
 
@@ -34,13 +33,13 @@ def write(tmp_path, text, name='card.yaml'):
 def test_card_with_relative_model_labels_file_and_thresholds(tmp_path):
     write_dense_model(str(tmp_path / 'net.onnx'), num_classes=3)
     (tmp_path / 'labels.txt').write_text('cat\ndog\n\nbird\n')
-    card = write(tmp_path, '''
+    card = write(tmp_path, """
         name: pets
         model: net.onnx
         labels_file: labels.txt
         input: {size: [320, 320], color: bgr}
         thresholds: {confidence: 0.4, nms: 0.5, max_detections: 7}
-    ''')
+        """)
     model = load_model(card)
     assert model.class_names == ('cat', 'dog', 'bird')
     assert model.options.confidence_threshold == 0.4 and model.options.max_detections == 7
@@ -69,10 +68,10 @@ def test_missing_model_file_names_the_path(tmp_path):
 
 
 def test_missing_python_package_gives_the_install_hint(tmp_path):
-    card = write(tmp_path, '''
+    card = write(tmp_path, """
         model: python-package://no_such_pkg_xyz/models/m.onnx
         install_hint: pip install no-such-pkg
-    ''')
+        """)
     with pytest.raises(ModelLoadError, match='no_such_pkg_xyz.*pip install no-such-pkg'):
         load_model(card)
 

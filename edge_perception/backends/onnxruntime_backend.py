@@ -15,15 +15,16 @@
 
 from typing import Iterable, Optional
 
+from .base import Backend
 from ..affinity import pinned
 from ..errors import BackendUnavailableError, ModelLoadError
-from .base import Backend
 
 ORT_TYPES = {'tensor(float)': 'float32', 'tensor(float16)': 'float16', 'tensor(uint8)': 'uint8'}
 
 
 class OnnxRuntimeBackend(Backend):
-    """One InferenceSession on the CPU execution provider.
+    """
+    One InferenceSession on the CPU execution provider.
 
     threads: intra-op threads (0 = ONNX Runtime's default, one per core).
     cpu_affinity: CPU ids for the session's worker threads; they are created pinned, and the

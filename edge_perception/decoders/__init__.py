@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Decoding of raw detection outputs into Detections, for any supported head layout.
+"""
+Decoding of raw detection outputs into Detections, for any supported head layout.
 
 ``Decoder`` binds a layout once (from output shapes) and is then called per frame;
 ``decode`` is the one-call form for users who run the model with their own runtime.
@@ -22,13 +23,13 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..layouts import Binding, match_layout, YOLOV5_ANCHORS, DEFAULT_REG_MAX
-from ..preprocess import Letterbox
-from ..results import Detections
-from ..tensors import shape_of
 from .anchor_based import decode_anchor
 from .anchor_free import decode_dense, decode_dfl
 from .nms import nms
+from ..layouts import Binding, DEFAULT_REG_MAX, match_layout, YOLOV5_ANCHORS
+from ..preprocess import Letterbox
+from ..results import Detections
+from ..tensors import shape_of
 
 FAMILIES = {'dense': decode_dense, 'dfl': decode_dfl, 'anchor': decode_anchor}
 
@@ -81,7 +82,8 @@ def decode(outputs: Sequence, input_size: Tuple[int, int] = (640, 640), layout: 
            class_names: Sequence[str] = (), letterbox: Optional[Letterbox] = None,
            vendor: Optional[str] = None, reg_max: int = DEFAULT_REG_MAX,
            anchors=YOLOV5_ANCHORS, **options) -> Detections:
-    """Decode raw outputs of a YOLO detection head run by any runtime.
+    """
+    Decode raw outputs of a YOLO detection head run by any runtime.
 
     outputs: the model's outputs in order, float arrays or ``QuantizedTensor`` (int8 + scale).
     input_size: the network input (height, width). layout: a name from ``LAYOUTS`` or 'auto'

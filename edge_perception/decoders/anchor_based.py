@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Anchor-based YOLOv5 heads: per stride (1, 3*(5+nc), H, W) or (1, H, W, 3*(5+nc)).
+"""
+Anchor-based YOLOv5 heads: per stride (1, 3*(5+nc), H, W) or (1, H, W, 3*(5+nc)).
 
 Channel a*(5+nc)+k holds, for anchor a: k=0..3 box (x, y, w, h), 4 objectness, 5.. classes.
 RKNN exports apply the sigmoid inside the model; RDK exports emit logits. score = obj * cls.
@@ -19,9 +20,9 @@ RKNN exports apply the sigmoid inside the model; RDK exports emit logits. score 
 
 import numpy as np
 
+from .anchor_free import _empty, Candidates
+from .planes import logit, Plane, sigmoid
 from ..layouts import Binding
-from .anchor_free import Candidates, _empty
-from .planes import Plane, logit, sigmoid
 
 
 def decode_anchor(outputs, binding: Binding, threshold: float) -> Candidates:

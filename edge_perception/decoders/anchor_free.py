@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Anchor-free YOLO heads (YOLOv5u, YOLOv8, YOLO11): one decoder for the whole family.
+"""
+Anchor-free YOLO heads (YOLOv5u, YOLOv8, YOLO11): one decoder for the whole family.
 
 Two box encodings, chosen by the layout's family: 'dense' (ultralytics export, boxes already
 cx, cy, w, h in input pixels, one tensor for all anchors) and 'dfl' (per-stride grids with raw
@@ -23,8 +24,8 @@ from typing import Tuple
 
 import numpy as np
 
+from .planes import logit, Plane, sigmoid
 from ..layouts import Binding
-from .planes import Plane, logit, sigmoid
 
 Candidates = Tuple[np.ndarray, np.ndarray, np.ndarray]   # xyxy (input px), score, class id
 
@@ -45,7 +46,8 @@ def _best_class(plane: Plane, cells: np.ndarray, scores_kind: str, threshold: fl
 
 
 def dfl_distances(logits: np.ndarray, reg_max: int) -> np.ndarray:
-    """(k, 4*reg_max) DFL bin logits -> (k, 4) expected distances in grid units.
+    """
+    Turn (k, 4*reg_max) DFL bin logits into (k, 4) expected distances in grid units.
 
     Hand-written softmax-expectation (scipy.special.softmax would add a dependency for 3 lines).
     """
@@ -55,7 +57,7 @@ def dfl_distances(logits: np.ndarray, reg_max: int) -> np.ndarray:
 
 
 def decode_dense(outputs, binding: Binding, threshold: float) -> Candidates:
-    """ultralytics (1, 4+nc, A): rows 0-3 are cx, cy, w, h in input pixels."""
+    """Decode the ultralytics (1, 4+nc, A) output: rows 0-3 are cx, cy, w, h in input px."""
     transposed = binding.dense_transposed
     cls = Plane(outputs[0], transposed, slice(4, None))
     cells = cls.cells_at_least(threshold)

@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Class-aware non-maximum suppression on top of OpenCV's NMSBoxes.
+"""
+Class-aware non-maximum suppression on top of OpenCV's NMSBoxes.
 
 cv2.dnn.NMSBoxesBatched would do the class-aware part itself but only exists from OpenCV 4.7;
 Humble's python3-opencv is 4.5.4, so classes are separated with the usual coordinate offset.
@@ -23,7 +24,8 @@ import numpy as np
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, class_id: np.ndarray, iou_threshold: float,
         max_detections: int, agnostic: bool = False) -> np.ndarray:
-    """Indices of the boxes kept, highest score first, at most ``max_detections``.
+    """
+    Return the indices of the boxes kept, highest score first, at most ``max_detections``.
 
     OpenCV compares each candidate with every box kept so far and cannot stop early, which is
     slow with thousands of candidates (a low threshold). Greedy NMS decisions depend only on

@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Raw head tensors viewed as 2-D planes, thresholded in their raw (logit / quantised) space.
+"""
+Raw head tensors viewed as 2-D planes, thresholded in their raw (logit / quantised) space.
 
 The cheap path every decoder relies on: a probability threshold is converted once into the
 tensor's own domain (logit, then int8 with the tensor's scale and zero point), compared with
@@ -39,7 +40,8 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class Plane:
-    """One output tensor as a 2-D raw view, channel-major (C, cells) or cell-major (cells, C).
+    """
+    One output tensor as a 2-D raw view, channel-major (C, cells) or cell-major (cells, C).
 
     ``channels`` selects a channel range (the dense layout keeps box and class rows in one
     tensor). Grids are (1, C, H, W) / (1, H, W, C); dense tensors are (1, C, A) / (1, A, C).
@@ -69,7 +71,8 @@ class Plane:
             self.scale, self.zero = np.float32(self.quant.scale), np.float32(self.quant.zero_point)
 
     def raw_threshold(self, value: float):
-        """The raw-domain threshold equivalent to ``real >= value`` (None: nothing can pass).
+        """
+        Return the raw threshold equivalent to ``real >= value`` (None: nothing passes).
 
         Per-tensor quantisation only: real >= v  <=>  q >= ceil(v / scale + zero_point).
         """

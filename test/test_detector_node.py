@@ -1,0 +1,407 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The detector node against the real rclpy and Fast DDS: in-process and as a subprocess.
+
+Most tests use the tiny generated model (tiny_onnx.py: a red image gives one 'red' box at a
+known place, a blue image a 'blue' one); the drop and trained-model test uses the demo fall
+detection model.
+"""
+
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+import numpy as np
+import pytest
+from rcl_interfaces.msg import Log
+from rclpy.parameter import Parameter
+from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
+                       ReliabilityPolicy)
+from sensor_msgs.msg import CompressedImage, Image
+from vision_msgs.msg import Detection2DArray, LabelInfo
+
+from edge_perception.drawing import annotate
+from edge_perception.model import load_model
+from edge_perception.ros.detector_node import DetectorNode, StartupError
+from edge_perception.ros.image_conversions import bgr_to_compressed, bgr_to_image
+from helpers import (DISCOVERY_TIMEOUT, diagnostic_values, raw_image, REPO_ROOT, stamped,
+                     subprocess_env, wait_for)
+
+pytestmark = pytest.mark.ros
+
+RELIABLE = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST,
+                      reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.VOLATILE)
+BEST_EFFORT = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST,
+                         reliability=ReliabilityPolicy.BEST_EFFORT,
+                         durability=DurabilityPolicy.VOLATILE)
+LATCHED = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
+                     reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def solid(h, w, bgr):
+    image = np.empty((h, w, 3), np.uint8)
+    image[:] = bgr
+    return image
+
+
+RED = solid(480, 640, (0, 0, 255))
+BLUE = solid(240, 320, (255, 0, 0))
+
+
+def start_detector(nodes, namespace, model, **params):
+    """A DetectorNode in ``namespace`` on the test executor, with parameter overrides."""
+    overrides = [Parameter('model', value=str(model))]
+    overrides += [Parameter(name, value=value) for name, value in params.items()]
+    return nodes(DetectorNode, namespace=namespace, parameter_overrides=overrides)
+
+
+def same_header(msg, header):
+    return (msg.header.frame_id == header.frame_id
+            and msg.header.stamp.sec == header.stamp.sec
+            and msg.header.stamp.nanosec == header.stamp.nanosec)
+
+
+def assert_matches(msg, expected):
+    """A Detection2DArray carries exactly the Detections the model gives (source pixels)."""
+    assert len(msg.detections) == len(expected)
+    for det, (cx, cy, w, h), score, name in zip(msg.detections, expected.centers_sizes,
+                                                 expected.confidence, expected.names):
+        assert det.results[0].hypothesis.class_id == name
+        assert det.results[0].hypothesis.score == pytest.approx(float(score), abs=1e-6)
+        box = (det.bbox.center.position.x, det.bbox.center.position.y,
+               det.bbox.size_x, det.bbox.size_y)
+        assert box == pytest.approx((cx, cy, w, h), abs=1e-3)
+
+
+def send_and_receive(pub, collector, msg, header, timeout=10.0, resend=None):
+    """Publish ``msg`` with ``header``; the detections with that header (None on timeout).
+
+    resend: seconds between re-publishing (for best-effort paths); None publishes once.
+    """
+    msg.header = header
+    deadline = time.monotonic() + timeout
+    while True:
+        pub.publish(msg)
+        found = collector.wait(lambda m: same_header(m, header),
+                               timeout=min(resend or timeout, deadline - time.monotonic()))
+        if found is not None or time.monotonic() >= deadline:
+            return found
+
+
+@pytest.fixture(scope='module')
+def tiny(tiny_model):
+    """The tiny model loaded in the test process, to compute expected results."""
+    model = load_model(tiny_model)
+    yield model
+    model.close()
+
+
+def test_raw_encodings_give_detections_in_source_pixels(nodes, probe, namespace, tiny_model,
+                                                        tiny):
+    node = start_detector(nodes, namespace, tiny_model, image_qos='reliable')
+    detections = probe.collect(Detection2DArray, 'detections')
+    pub = probe.publisher_for(Image, 'image', RELIABLE)
+    gray = np.tile(np.linspace(30, 220, 200).astype(np.uint8), (150, 1))
+    nv12 = np.zeros((240 * 3 // 2, 320), np.uint8)
+    nv12[:240], nv12[240:, 0::2], nv12[240:, 1::2] = 81, 90, 240      # Y, U, V: red
+    frames = [
+        ('bgr8', bgr_to_image(RED), RED),
+        ('rgb8', raw_image(BLUE[..., ::-1], 'rgb8'), BLUE),
+        ('mono8', raw_image(gray, 'mono8', padding=8), cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)),
+        ('nv12', raw_image(nv12, 'nv12', height=240, width=320),
+         cv2.cvtColor(nv12, cv2.COLOR_YUV2BGR_NV12)),
+    ]
+    for index, (encoding, msg, source_bgr) in enumerate(frames):
+        header = stamped(f'camera_{encoding}', 1700000000 + index, 1000 * index + 7)
+        got = send_and_receive(pub, detections, msg, header)
+        assert got is not None, f'no detections for the {encoding} frame'
+        assert same_header(got, header)
+        for det in got.detections:
+            assert same_header(det, header)
+        expected, _ = tiny.predict(source_bgr)
+        assert len(expected) == 1
+        assert_matches(got, expected)
+    colours = [detections.wait(lambda m, i=i: m.header.stamp.sec == 1700000000 + i)
+               .detections[0].results[0].hypothesis.class_id for i in range(4)]
+    assert colours[0] == 'red' and colours[1] == 'blue' and colours[3] == 'red'
+    assert node.counters()['frames_bad'] == 0
+
+
+def test_compressed_transport_and_malformed_compressed_frames(nodes, probe, namespace,
+                                                              tiny_model, tiny):
+    node = start_detector(nodes, namespace, tiny_model, image_transport='compressed',
+                          image_qos='reliable')
+    detections = probe.collect(Detection2DArray, 'detections')
+    diagnostics = probe.collect(DiagnosticArray, '/diagnostics')
+    pub = probe.publisher_for(CompressedImage, 'image/compressed', RELIABLE)
+    assert probe.count_subscribers(f'{namespace}/image') == 0
+
+    good = bgr_to_compressed(BLUE)
+    got = send_and_receive(pub, detections, good, stamped('cam', 1))
+    assert got is not None
+    assert_matches(got, tiny.predict(cv2.imdecode(np.frombuffer(good.data, np.uint8),
+                                                  cv2.IMREAD_COLOR))[0])
+    assert got.detections[0].results[0].hypothesis.class_id == 'blue'
+
+    jpeg = bytes(good.data)
+    bad = [b'', b'not a jpeg at all' * 10, jpeg[:2] + bytes(300) + jpeg[-2:],
+           jpeg[:len(jpeg) // 2]]
+    for count, data in enumerate(bad, start=1):
+        msg = CompressedImage(format='jpeg')
+        msg.data = bytes(data)
+        msg.header = stamped('cam', 10 + count)
+        pub.publish(msg)
+        assert wait_for(lambda c=count: node.counters()['frames_bad'] == c), \
+            f'bad frame {count} not counted: {node.counters()}'
+    got = send_and_receive(pub, detections, bgr_to_compressed(RED), stamped('cam', 99))
+    assert got is not None and got.detections[0].results[0].hypothesis.class_id == 'red'
+    fqn = node.get_fully_qualified_name()
+    report = diagnostics.wait(lambda m: (diagnostic_values(m, fqn) or {}).get('frames_bad')
+                              == str(len(bad)))
+    assert report is not None, 'the bad frames never showed in /diagnostics'
+
+
+def test_malformed_raw_frames_are_counted_and_the_node_keeps_serving(nodes, probe, namespace,
+                                                                     tiny_model):
+    node = start_detector(nodes, namespace, tiny_model, image_qos='reliable')
+    detections = probe.collect(Detection2DArray, 'detections')
+    diagnostics = probe.collect(DiagnosticArray, '/diagnostics')
+    pub = probe.publisher_for(Image, 'image', RELIABLE)
+    good = bgr_to_image(RED)
+    wrong_encoding = bgr_to_image(RED)
+    wrong_encoding.encoding = 'bayer_grbg8'
+    step_mismatch = bgr_to_image(RED)
+    step_mismatch.step += 4
+    empty = Image(encoding='bgr8')
+    truncated = bgr_to_image(RED)
+    truncated.data = truncated.data[:-640 * 3 * 10]
+    bad = [wrong_encoding, step_mismatch, empty, truncated]
+    for count, msg in enumerate(bad, start=1):
+        msg.header = stamped('cam', count)
+        pub.publish(msg)
+        assert wait_for(lambda c=count: node.counters()['frames_bad'] == c), \
+            f'bad frame {count} not counted: {node.counters()}'
+    assert detections.messages == []            # nothing published for a bad frame
+    got = send_and_receive(pub, detections, good, stamped('cam', 50))
+    assert got is not None and len(got.detections) == 1
+    fqn = node.get_fully_qualified_name()
+    report = diagnostics.wait(lambda m: (diagnostic_values(m, fqn) or {}).get('frames_out')
+                              == '1')
+    assert report is not None
+    values = diagnostic_values(report, fqn)
+    assert values['frames_bad'] == '4' and values['frames_in'] == '5'
+    assert node.counters()['errors'] == 0
+
+
+def test_label_info_reaches_a_late_joiner(nodes, probe, namespace, tiny_model):
+    start_detector(nodes, namespace, tiny_model, confidence_threshold=0.4)
+    assert wait_for(lambda: probe.count_publishers(f'{namespace}/label_info') == 1)
+    time.sleep(0.3)                             # published well before anyone subscribes
+    labels = probe.collect(LabelInfo, 'label_info', LATCHED)
+    msg = labels.wait()
+    assert msg is not None, 'transient-local LabelInfo not delivered to a late subscriber'
+    assert [(c.class_id, c.class_name) for c in msg.class_map] == [(0, 'red'), (1, 'blue')]
+    assert msg.threshold == pytest.approx(0.4)
+
+
+def test_parameters_change_at_run_time_and_invalid_values_are_rejected(
+        nodes, probe, namespace, tiny_model):
+    node = start_detector(nodes, namespace, tiny_model, image_qos='reliable')
+    detections = probe.collect(Detection2DArray, 'detections')
+    labels = probe.collect(LabelInfo, 'label_info', LATCHED)
+    pub = probe.publisher_for(Image, 'image', RELIABLE)
+    red, blue = bgr_to_image(RED), bgr_to_image(BLUE)
+    assert len(send_and_receive(pub, detections, red, stamped('a', 1)).detections) == 1
+
+    result, = node.set_parameters([Parameter('confidence_threshold', value=0.99)])
+    assert result.successful, result.reason
+    assert len(send_and_receive(pub, detections, red, stamped('a', 2)).detections) == 0
+    assert labels.wait(lambda m: m.threshold == pytest.approx(0.99)) is not None
+
+    for name, value, reason in [
+            ('confidence_threshold', 1.5, 'confidence_threshold'),
+            ('confidence_threshold', -1.0, 'confidence_threshold'),
+            ('nms_threshold', 2.0, 'nms_threshold'),
+            ('max_detections', 0, 'max_detections'),
+            ('classes', ['purple'], "unknown class 'purple'; this model has red, blue"),
+            ('classes', ['7'], 'class id 7 is out of range'),
+            ('image_transport', 'compressed', 'read-only'),
+            ('cpu_affinity', [0], 'read-only')]:
+        result, = node.set_parameters([Parameter(name, value=value)])
+        assert not result.successful, f'{name}={value!r} was accepted'
+        assert reason in result.reason, result.reason
+    assert node.get_parameter('confidence_threshold').value == pytest.approx(0.99)
+    # Atomically: one bad value rejects the whole set.
+    assert not node.set_parameters_atomically([
+        Parameter('confidence_threshold', value=0.3),
+        Parameter('classes', value=['purple'])]).successful
+    assert node.get_parameter('confidence_threshold').value == pytest.approx(0.99)
+
+    result, = node.set_parameters([Parameter('confidence_threshold', value=0.25)])
+    assert result.successful
+    result, = node.set_parameters([Parameter('classes', value=['blue'])])
+    assert result.successful, result.reason
+    assert len(send_and_receive(pub, detections, red, stamped('a', 3)).detections) == 0
+    got = send_and_receive(pub, detections, blue, stamped('a', 4))
+    assert [d.results[0].hypothesis.class_id for d in got.detections] == ['blue']
+    result, = node.set_parameters([Parameter('classes', value=['0', 'blue'])])   # ids too
+    assert result.successful, result.reason
+    assert len(send_and_receive(pub, detections, red, stamped('a', 5)).detections) == 1
+    result, = node.set_parameters([Parameter('classes', value=[])])
+    assert result.successful, result.reason
+    assert node.counters()['frames_bad'] == 0
+
+
+def test_debug_image_can_be_switched_on(nodes, probe, namespace, tiny_model, tiny):
+    node = start_detector(nodes, namespace, tiny_model, image_qos='reliable')
+    assert probe.count_publishers(f'{namespace}/detections/image') == 0
+    result, = node.set_parameters([Parameter('publish_debug_image', value=True)])
+    assert result.successful
+    annotated = probe.collect(Image, 'detections/image', RELIABLE)
+    detections = probe.collect(Detection2DArray, 'detections')
+    pub = probe.publisher_for(Image, 'image', RELIABLE)
+    assert wait_for(lambda: node.count_subscribers(f'{namespace}/detections/image') > 0,
+                    DISCOVERY_TIMEOUT)
+    header = stamped('cam', 7, 8)
+    assert send_and_receive(pub, detections, bgr_to_image(BLUE), header) is not None
+    msg = annotated.wait(lambda m: same_header(m, header))
+    assert msg is not None, 'no annotated image'
+    assert (msg.encoding, msg.height, msg.width) == ('bgr8', 240, 320)
+    image = np.frombuffer(msg.data, np.uint8).reshape(240, 320, 3)
+    assert np.array_equal(image, annotate(BLUE, tiny(BLUE)))
+
+
+def test_qos_mismatch_logs_a_hint(nodes, probe, namespace, tiny_model):
+    rosout = probe.collect(Log, '/rosout', RELIABLE)
+    node = start_detector(nodes, namespace, tiny_model, image_qos='reliable')
+    logger = node.get_logger().name
+    probe.create_publisher(Image, 'image', BEST_EFFORT)     # best effort -> reliable: no match
+    hint = rosout.wait(lambda m: m.name == logger and 'image_qos:=sensor_data' in m.msg,
+                       timeout=15.0)
+    assert hint is not None, [m.msg for m in rosout.messages if m.name == logger]
+    assert hint.level == Log.WARN
+    assert 'RELIABILITY' in hint.msg and f'{namespace}/image' in hint.msg
+
+
+def test_trained_model_drops_and_stage_latencies(nodes, probe, namespace, fall_model_card):
+    """The fall model (~0.3 s a frame here) fed faster than it runs: newest frame wins."""
+    node = start_detector(nodes, namespace, fall_model_card, image_qos='reliable')
+    detections = probe.collect(Detection2DArray, 'detections')
+    diagnostics = probe.collect(DiagnosticArray, '/diagnostics')
+    pub = probe.publisher_for(Image, 'image', RELIABLE)
+    from skimage.data import camera
+    gray = camera()
+    upright, fallen = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), np.ascontiguousarray(
+        np.rot90(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)))
+    model = load_model(fall_model_card)
+    try:
+        expected_upright, expected_fallen = model(upright), model(fallen)
+    finally:
+        model.close()
+    assert expected_upright.names == ['Normal'] and expected_fallen.names == ['Fall']
+
+    got = send_and_receive(pub, detections, raw_image(gray, 'mono8'), stamped('cam', 1), 30.0)
+    assert got is not None
+    assert_matches(got, expected_upright)
+
+    burst = 8
+    for index in range(burst):
+        msg = bgr_to_image(fallen, stamped('cam', 100 + index))
+        pub.publish(msg)
+    last = detections.wait(lambda m: m.header.stamp.sec == 100 + burst - 1, timeout=30.0)
+    assert last is not None, 'the newest frame of the burst was not processed'
+    assert_matches(last, expected_fallen)
+    # The subscription's own queue (keep last 5) may also overwrite frames before the callback
+    # sees them; those never reach the node. Every frame that did is processed or dropped.
+    def settled():
+        c = node.counters()
+        return c if c['frames_out'] + c['frames_dropped'] == c['frames_in'] else None
+    counts = wait_for(settled)
+    assert counts, node.counters()
+    assert counts['frames_dropped'] > 0, counts
+    assert 2 <= counts['frames_in'] <= burst + 1
+
+    fqn = node.get_fully_qualified_name()
+    report = diagnostics.wait(lambda m: (diagnostic_values(m, fqn) or {}).get(
+        'frames_dropped') == str(counts['frames_dropped']), timeout=5.0)
+    assert report is not None
+    values = diagnostic_values(report, fqn)
+    assert values['frames_in'] == str(counts['frames_in'])
+    assert values['frames_out'] == str(counts['frames_out'])
+    for stage in ('pre', 'infer', 'decode', 'publish'):
+        assert float(values[f'latency_{stage}_ms']) > 0.0, values
+    assert float(values['latency_infer_ms']) > float(values['latency_decode_ms'])
+    assert values['_level'] == DiagnosticStatus.OK or values['_level'] == DiagnosticStatus.WARN
+    assert 'fall_detection_yolov8s' in values['model']
+
+
+def test_startup_error_in_process_names_the_problem(nodes, namespace, tiny_model):
+    with pytest.raises(StartupError, match="unknown class 'cat'"):
+        start_detector(nodes, namespace, tiny_model, classes=['cat'])
+    with pytest.raises(StartupError, match='model file not found: /nonexistent/model.onnx'):
+        start_detector(nodes, namespace, '/nonexistent/model.onnx')
+
+
+def run_node(*ros_args, timeout=30.0):
+    return subprocess.run(
+        [sys.executable, '-m', 'edge_perception.ros.detector_node', '--ros-args', *ros_args],
+        env=subprocess_env(), cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize('args,expected', [
+    (['-p', 'model:=/nonexistent/dir/model.onnx'],
+     'model file not found: /nonexistent/dir/model.onnx'),
+    (['-p', 'image_qos:=fast'], "image_qos must be one of sensor_data, reliable, got 'fast'"),
+    (['-p', 'confidence_threshold:=1.5'], 'confidence_threshold'),
+    (['-p', 'cpu_affinity:=[4096]'], 'CPU ids [4096] are not available here'),
+], ids=['missing model', 'bad image_qos', 'threshold out of range', 'unknown cpu'])
+def test_subprocess_start_up_failure_is_one_line(args, expected, tiny_model):
+    if not any(a.startswith('model:=') for a in args):
+        args = ['-p', f'model:={tiny_model}', *args]
+    done = run_node(*args)
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert 'Traceback' not in done.stderr, done.stderr
+    assert len(lines) == 1, done.stderr
+    assert expected in lines[0] and '[ERROR]' in lines[0]
+
+
+def test_subprocess_node_publishes_detections_and_stops_on_sigint(probe, namespace,
+                                                                  tiny_model, tiny):
+    detections = probe.collect(Detection2DArray, 'detections')
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'edge_perception.ros.detector_node', '--ros-args',
+         '-p', f'model:={tiny_model}', '-r', f'__ns:={namespace}'],
+        env=subprocess_env(), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        pub = probe.publisher_for(Image, 'image', qos_profile_sensor_data, timeout=30.0)
+        got = send_and_receive(pub, detections, bgr_to_image(RED), stamped('cam', 42),
+                               timeout=20.0, resend=0.5)
+        assert got is not None, 'no detections from the node process'
+        assert_matches(got, tiny(RED))
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15.0)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert 'Traceback' not in err, err
+
