@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 # scikit-image loader name, and whether to add a copy rotated by 90 degrees
-SAMPLES = (('camera', True), ('astronaut', True), ('coffee', False), ('rocket', False))
+SAMPLES = (('camera', True), ('astronaut', True), ('rocket', False))
 
 
 def sample_images() -> List[Tuple[str, np.ndarray]]:
