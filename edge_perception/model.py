@@ -122,12 +122,14 @@ class Model:
 
 
 def load_model(path_or_card: str, backend: str = 'auto', threads: int = 0,
-               cpu_affinity: Optional[Tuple[int, ...]] = None, **overrides) -> Model:
+               cpu_affinity: Optional[Tuple[int, ...]] = None,
+               backend_options: Optional[dict] = None, **overrides) -> Model:
     """
     Load a model card (.yaml) or a model file (.onnx, ...) with a backend.
 
     backend: 'auto' (an NPU runtime when present and the card has its file, else onnxruntime)
     or a backend name. threads / cpu_affinity: the runtime's thread count and CPU ids.
+    backend_options: backend-specific settings (e.g. ``core_mask`` for rknn).
     overrides: DecodeOptions fields (confidence_threshold, nms_threshold, max_detections,
     classes, agnostic_nms) and ``layout``.
     """
@@ -151,7 +153,8 @@ def load_model(path_or_card: str, backend: str = 'auto', threads: int = 0,
     name = choose_backend(backend, spec.files)
     path = resolve_path(spec.files[name], os.path.dirname(os.path.abspath(spec.source)),
                         spec.install_hint)
-    runtime = backend_class(name)(path, threads=threads, cpu_affinity=cpu_affinity)
+    runtime = backend_class(name)(path, threads=threads, cpu_affinity=cpu_affinity,
+                                  **(backend_options or {}))
     try:
         return Model(spec, runtime, decode_options)
     except Exception:

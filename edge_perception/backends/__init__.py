@@ -25,10 +25,16 @@ from typing import Dict, Tuple
 from .base import Backend
 from ..errors import BackendUnavailableError
 
-# name -> (module:class, Python package it needs, how to get that package)
-BACKENDS: Dict[str, Tuple[str, str, str]] = {
+# name -> (module:class, Python packages of which one must be importable, how to get one)
+BACKENDS: Dict[str, Tuple[str, Tuple[str, ...], str]] = {
     'onnxruntime': ('edge_perception.backends.onnxruntime_backend:OnnxRuntimeBackend',
-                    'onnxruntime', 'pip install onnxruntime'),
+                    ('onnxruntime',), 'pip install onnxruntime'),
+    'rknn': ('edge_perception.backends.rknn_backend:RknnLiteBackend', ('rknnlite',),
+             'on the board, pip install the rknn_toolkit_lite2 wheel (aarch64, your Python) of '
+             'the same version as the board\'s librknnrt.so (airockchip/rknn-toolkit2)'),
+    'rdk': ('edge_perception.backends.rdk_backend:RdkBpuBackend', ('hobot_dnn', 'hbm_runtime'),
+            'use an RDK system image: hobot_dnn (pyeasy_dnn) ships with RDK X3/X5/Ultra images '
+            'and TROS, hbm_runtime with the RDK S100 system software'),
 }
 # 'auto' prefers an NPU when the card has a file for it and its runtime is importable.
 AUTO_ORDER = ('rknn', 'rdk', 'onnxruntime')
@@ -36,17 +42,19 @@ AUTO_ORDER = ('rknn', 'rdk', 'onnxruntime')
 
 def runtime_available(name: str) -> bool:
     """Tell whether the Python package behind backend ``name`` can be imported here."""
-    return name in BACKENDS and importlib.util.find_spec(BACKENDS[name][1]) is not None
+    return name in BACKENDS and any(
+        importlib.util.find_spec(package) is not None for package in BACKENDS[name][1])
 
 
 def backend_class(name: str):
     """Return the Backend subclass for ``name``; BackendUnavailableError says the fix."""
     if name not in BACKENDS:
         raise BackendUnavailableError(f'unknown backend {name!r}; known: {", ".join(BACKENDS)}')
-    target, package, fix = BACKENDS[name]
-    if importlib.util.find_spec(package) is None:
-        raise BackendUnavailableError(f'backend {name} needs the Python package {package!r}, '
-                                      f'which is not installed. Fix: {fix}')
+    target, packages, fix = BACKENDS[name]
+    if not runtime_available(name):
+        needs = ' or '.join(repr(p) for p in packages)
+        raise BackendUnavailableError(f'backend {name} needs the Python package {needs}, '
+                                      f'which is not installed here. Fix: {fix}')
     module, _, cls = target.partition(':')
     return getattr(importlib.import_module(module), cls)
 
@@ -62,8 +70,8 @@ def choose_backend(requested: str, files: Dict[str, str]) -> str:
     for name in AUTO_ORDER:
         if name in files and runtime_available(name):
             return name
-    missing = ', '.join(f'{n} (needs {BACKENDS[n][1]}: {BACKENDS[n][2]})' if n in BACKENDS
-                        else n for n in files)
+    missing = ', '.join(f'{n} (needs {" or ".join(BACKENDS[n][1])}: {BACKENDS[n][2]})'
+                        if n in BACKENDS else n for n in files)
     raise BackendUnavailableError(f'no runtime for this model is installed; it offers {missing}')
 
 

@@ -34,8 +34,11 @@ class OnnxRuntimeBackend(Backend):
     name = 'onnxruntime'
 
     def __init__(self, path: str, threads: int = 0, cpu_affinity: Optional[Iterable[int]] = None,
-                 **_ignored):
+                 **options):
         super().__init__()
+        if options:
+            raise ValueError(f'backend onnxruntime has no options {sorted(options)} '
+                             '(it takes threads and cpu_affinity)')
         try:
             import onnxruntime as ort
         except ImportError as exc:
