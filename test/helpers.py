@@ -36,7 +36,7 @@ def wait_for(predicate, timeout=RESULT_TIMEOUT, interval=0.01):
 
 
 def subprocess_env():
-    """This process's environment (LD_LIBRARY_PATH, domain id, ...) with the repo importable."""
+    """Return this process's environment (LD_LIBRARY_PATH, domain id...), repo importable."""
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(p for p in (REPO_ROOT, env.get('PYTHONPATH')) if p)
     env['PYTHONUNBUFFERED'] = '1'
@@ -64,14 +64,14 @@ class Collector:
             self._messages.clear()
 
     def wait(self, predicate=lambda msg: True, timeout=RESULT_TIMEOUT):
-        """The first message matching ``predicate`` (waits for it), or None."""
+        """Wait for the first message matching ``predicate``; return it, or None."""
         def find():
             return next((m for m in self.messages if predicate(m)), None)
         return wait_for(find, timeout)
 
 
 def make_probe_class():
-    """The Probe node class (built lazily: rclpy is imported only by the ROS tests)."""
+    """Return the Probe node class (built lazily: only ROS tests import rclpy)."""
     from rclpy.node import Node
 
     class Probe(Node):
@@ -87,7 +87,7 @@ def make_probe_class():
 
         def publisher_for(self, msg_type, topic, qos, subscribers=1,
                           timeout=DISCOVERY_TIMEOUT):
-            """A publisher that has seen ``subscribers`` subscriptions (discovery done)."""
+            """Create a publisher and wait until it sees ``subscribers`` subscriptions."""
             pub = self.create_publisher(msg_type, topic, qos)
             assert wait_for(lambda: pub.get_subscription_count() >= subscribers, timeout), \
                 f'no subscriber discovered on {pub.topic_name} within {timeout} s'
@@ -98,7 +98,8 @@ def make_probe_class():
 
 def raw_image(pixels: np.ndarray, encoding: str, header=None, padding: int = 0,
               bigendian: bool = False, height=None, width=None):
-    """A sensor_msgs/Image of ``pixels`` (rows first), ``padding`` junk bytes after each row.
+    """
+    Build a sensor_msgs/Image of ``pixels`` (rows first), ``padding`` junk bytes a row.
 
     height/width default to the array's; pass them for planar (nv12) or broken messages.
     """
@@ -122,7 +123,7 @@ def raw_image(pixels: np.ndarray, encoding: str, header=None, padding: int = 0,
 
 
 def stamped(frame_id: str, sec: int, nanosec: int = 0):
-    """A std_msgs/Header."""
+    """Build a std_msgs/Header."""
     from std_msgs.msg import Header
     header = Header(frame_id=frame_id)
     header.stamp.sec, header.stamp.nanosec = sec, nanosec
@@ -130,7 +131,7 @@ def stamped(frame_id: str, sec: int, nanosec: int = 0):
 
 
 def diagnostic_values(array_msg, name_prefix: str):
-    """{key: value} of the first status whose name starts with ``name_prefix``, or None."""
+    """Return {key: value} of the first status named ``name_prefix``..., or None."""
     for status in array_msg.status:
         if status.name.startswith(name_prefix):
             values = {kv.key: kv.value for kv in status.values}

@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""The detector node against the real rclpy and Fast DDS: in-process and as a subprocess.
+"""
+The detector node against the real rclpy and Fast DDS: in-process and as a subprocess.
 
 Most tests use the tiny generated model (tiny_onnx.py: a red image gives one 'red' box at a
 known place, a blue image a 'blue' one); the drop and trained-model test uses the demo fall
@@ -25,6 +26,10 @@ import time
 
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from edge_perception.drawing import annotate
+from edge_perception.model import load_model
+from edge_perception.ros.detector_node import DetectorNode, StartupError
+from edge_perception.ros.image_conversions import bgr_to_compressed, bgr_to_image
 import numpy as np
 import pytest
 from rcl_interfaces.msg import Log
@@ -34,12 +39,9 @@ from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data,
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from edge_perception.drawing import annotate
-from edge_perception.model import load_model
-from edge_perception.ros.detector_node import DetectorNode, StartupError
-from edge_perception.ros.image_conversions import bgr_to_compressed, bgr_to_image
-from helpers import (DISCOVERY_TIMEOUT, diagnostic_values, raw_image, REPO_ROOT, stamped,
-                     subprocess_env, wait_for)
+from .helpers import (diagnostic_values, DISCOVERY_TIMEOUT, raw_image, REPO_ROOT, stamped,
+                      subprocess_env, wait_for)
+from .tiny_onnx import BOX_CXCYWH, expected_scores
 
 pytestmark = pytest.mark.ros
 
@@ -65,7 +67,7 @@ BLUE = solid(240, 320, (255, 0, 0))
 
 
 def start_detector(nodes, namespace, model, **params):
-    """A DetectorNode in ``namespace`` on the test executor, with parameter overrides."""
+    """Start a DetectorNode in ``namespace`` on the test executor, with parameters."""
     overrides = [Parameter('model', value=str(model))]
     overrides += [Parameter(name, value=value) for name, value in params.items()]
     return nodes(DetectorNode, namespace=namespace, parameter_overrides=overrides)
@@ -78,10 +80,10 @@ def same_header(msg, header):
 
 
 def assert_matches(msg, expected):
-    """A Detection2DArray carries exactly the Detections the model gives (source pixels)."""
+    """Check a Detection2DArray carries exactly the model's Detections (source pixels)."""
     assert len(msg.detections) == len(expected)
-    for det, (cx, cy, w, h), score, name in zip(msg.detections, expected.centers_sizes,
-                                                 expected.confidence, expected.names):
+    rows = zip(msg.detections, expected.centers_sizes, expected.confidence, expected.names)
+    for det, (cx, cy, w, h), score, name in rows:
         assert det.results[0].hypothesis.class_id == name
         assert det.results[0].hypothesis.score == pytest.approx(float(score), abs=1e-6)
         box = (det.bbox.center.position.x, det.bbox.center.position.y,
@@ -90,7 +92,8 @@ def assert_matches(msg, expected):
 
 
 def send_and_receive(pub, collector, msg, header, timeout=10.0, resend=None):
-    """Publish ``msg`` with ``header``; the detections with that header (None on timeout).
+    """
+    Publish ``msg`` with ``header``; the detections with that header (None on timeout).
 
     resend: seconds between re-publishing (for best-effort paths); None publishes once.
     """
@@ -106,7 +109,7 @@ def send_and_receive(pub, collector, msg, header, timeout=10.0, resend=None):
 
 @pytest.fixture(scope='module')
 def tiny(tiny_model):
-    """The tiny model loaded in the test process, to compute expected results."""
+    """Load the tiny model in the test process, to compute expected results."""
     model = load_model(tiny_model)
     yield model
     model.close()
@@ -140,6 +143,13 @@ def test_raw_encodings_give_detections_in_source_pixels(nodes, probe, namespace,
     colours = [detections.wait(lambda m, i=i: m.header.stamp.sec == 1700000000 + i)
                .detections[0].results[0].hypothesis.class_id for i in range(4)]
     assert colours[0] == 'red' and colours[1] == 'blue' and colours[3] == 'red'
+    first = detections.wait(lambda m: m.header.stamp.sec == 1700000000).detections[0]
+    assert first.results[0].hypothesis.score == pytest.approx(expected_scores(RED)[0], abs=1e-5)
+    # 640x480 into 64x64: scale 0.1, 8 rows of padding top and bottom.
+    cx, cy, w, h = BOX_CXCYWH
+    assert (first.bbox.center.position.x, first.bbox.center.position.y) == pytest.approx(
+        (cx / 0.1, (cy - 8) / 0.1))
+    assert (first.bbox.size_x, first.bbox.size_y) == pytest.approx((w / 0.1, h / 0.1))
     assert node.counters()['frames_bad'] == 0
 
 
@@ -329,6 +339,7 @@ def test_trained_model_drops_and_stage_latencies(nodes, probe, namespace, fall_m
     assert_matches(last, expected_fallen)
     # The subscription's own queue (keep last 5) may also overwrite frames before the callback
     # sees them; those never reach the node. Every frame that did is processed or dropped.
+
     def settled():
         c = node.counters()
         return c if c['frames_out'] + c['frames_dropped'] == c['frames_in'] else None
@@ -338,12 +349,14 @@ def test_trained_model_drops_and_stage_latencies(nodes, probe, namespace, fall_m
     assert 2 <= counts['frames_in'] <= burst + 1
 
     fqn = node.get_fully_qualified_name()
-    report = diagnostics.wait(lambda m: (diagnostic_values(m, fqn) or {}).get(
-        'frames_dropped') == str(counts['frames_dropped']), timeout=5.0)
-    assert report is not None
+    keys = ('frames_in', 'frames_out', 'frames_dropped', 'frames_bad')
+
+    def final(msg):
+        values = diagnostic_values(msg, fqn) or {}
+        return all(values.get(k) == str(counts[k]) for k in keys)
+    report = diagnostics.wait(final, timeout=5.0)
+    assert report is not None, [diagnostic_values(m, fqn) for m in diagnostics.messages]
     values = diagnostic_values(report, fqn)
-    assert values['frames_in'] == str(counts['frames_in'])
-    assert values['frames_out'] == str(counts['frames_out'])
     for stage in ('pre', 'infer', 'decode', 'publish'):
         assert float(values[f'latency_{stage}_ms']) > 0.0, values
     assert float(values['latency_infer_ms']) > float(values['latency_decode_ms'])
@@ -404,4 +417,3 @@ def test_subprocess_node_publishes_detections_and_stops_on_sigint(probe, namespa
             process.communicate()
     assert process.returncode == 0, err
     assert 'Traceback' not in err, err
-

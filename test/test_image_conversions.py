@@ -16,21 +16,21 @@
 import array
 
 import cv2
-import numpy as np
-import pytest
-from sensor_msgs.msg import CompressedImage, Image
-from std_msgs.msg import Header
-
 from edge_perception.errors import ImageFormatError
 from edge_perception.ros.image_conversions import (bgr_to_compressed, bgr_to_image,
                                                    compressed_to_bgr, ENCODINGS, image_to_bgr)
-from helpers import raw_image
+import numpy as np
+import pytest
+from sensor_msgs.msg import CompressedImage
+from std_msgs.msg import Header
+
+from .helpers import raw_image
 
 H, W = 6, 10
 
 
 def smooth_bgr(h=H, w=W):
-    """A colourful image, constant over each 2x2 block (so YUV 4:2:0 loses nothing)."""
+    """Draw a colourful image, constant over each 2x2 block (YUV 4:2:0 loses nothing)."""
     y, x = np.mgrid[0:h, 0:w] // 2 * 2
     return np.stack([40 + 10 * x, 60 + 15 * y, 200 - 8 * x - 5 * y], axis=2).astype(np.uint8)
 
@@ -62,7 +62,7 @@ def yuyv_of(bgr, uyvy=False):
 
 
 def cases():
-    """(encoding, message pixels, expected BGR, tolerance) for every supported encoding."""
+    """Yield (encoding, message pixels, expected BGR, tolerance) for every encoding."""
     bgr = smooth_bgr()
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     alpha = np.full((H, W, 1), 77, np.uint8)
@@ -144,7 +144,8 @@ def bad_images():
             setattr(msg, name, value)
         return msg
 
-    yield 'unknown encoding', variant(encoding='bayer_rggb8'), "unsupported image encoding 'bayer_rggb8'"
+    yield 'unknown encoding', variant(encoding='bayer_rggb8'), \
+        "unsupported image encoding 'bayer_rggb8'"
     yield 'no encoding', variant(encoding=''), "unsupported image encoding ''"
     yield 'step < width*channels', variant(step=W * 3 - 1), \
         f'step {W * 3 - 1} is smaller than width {W} x 3 bytes per pixel = {W * 3}'
@@ -156,9 +157,9 @@ def bad_images():
     yield 'too long', variant(data=array.array('B', bytes(good.data) + b'\0')), '(too long)'
     yield 'zero width', variant(width=0), 'is empty (zero width or height)'
     yield 'zero height', variant(height=0, data=array.array('B')), 'is empty'
-    yield 'empty data', variant(data=array.array('B')), f'data has 0 bytes'
-    yield 'mono16 odd size', raw_image(np.zeros((H, W), np.uint16), 'mono16', height=H,
-                                        width=W + 1), 'step 20 is smaller than width 11'
+    yield 'empty data', variant(data=array.array('B')), 'data has 0 bytes'
+    narrow = raw_image(np.zeros((H, W), np.uint16), 'mono16', height=H, width=W + 1)
+    yield 'mono16 step for a narrower image', narrow, 'step 20 is smaller than width 11'
     yield 'nv12 odd height', raw_image(np.zeros((9, 4), np.uint8), 'nv12', height=3, width=4), \
         'nv12 needs an even width and height'
     yield 'nv12 without chroma', raw_image(np.zeros((4, 4), np.uint8), 'nv12'), \

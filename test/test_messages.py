@@ -13,15 +13,14 @@
 # limitations under the License.
 """Detections -> vision_msgs (4.x layout), LabelInfo and diagnostics message building."""
 
-import numpy as np
-import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
-from std_msgs.msg import Header
-from vision_msgs.msg import Detection2DArray
-
 from edge_perception.results import Detections
 from edge_perception.ros.messages import (detections_to_msg, diagnostic_array,
                                           diagnostic_status, label_info_msg)
+import numpy as np
+import pytest
+from std_msgs.msg import Header
+from vision_msgs.msg import Detection2DArray
 
 
 def header(frame_id='camera', sec=1700000000, nanosec=123456789):

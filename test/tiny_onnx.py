@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""A tiny real ONNX detection model for the tests, written without the ``onnx`` package.
+"""
+A tiny real ONNX detection model for the tests, written without the ``onnx`` package.
 
 The graph is an ultralytics-style head, output (1, 4 + 2, 84) for a 64x64 RGB input (84 =
 8x8 + 4x4 + 2x2 anchors), whose values are a deterministic function of the input:
@@ -92,7 +93,7 @@ def _node(op: str, inputs, outputs, **attributes) -> bytes:
 
 
 def model_bytes() -> bytes:
-    """The serialized ModelProto (opset 13, IR version 7)."""
+    """Serialize the ModelProto (opset 13, IR version 7)."""
     box = np.zeros((1, 4, ANCHORS), np.float32)
     box[0, :, 0] = BOX_CXCYWH
     mask = np.zeros((1, 1, ANCHORS), np.float32)
@@ -128,10 +129,8 @@ def write_model(path) -> str:
 
 
 def expected_scores(image_bgr: np.ndarray):
-    """(red, blue) class scores the model gives for ``image_bgr`` after letterboxing."""
+    """Return the (red, blue) class scores the model gives for ``image_bgr``."""
     from edge_perception.preprocess import InputSpec, preprocess
     tensor, _ = preprocess(image_bgr, InputSpec(INPUT_SIZE, INPUT_SIZE))
     means = tensor[0].mean(axis=(1, 2))
     return float(means[0]), float(means[2])
-
-

@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""ROS 2 layer of edge_perception: image conversion, message building and the detector node.
+"""
+ROS 2 layer of edge_perception: image conversion, message building and the detector node.
 
 Importing this package does not import rclpy; ``image_conversions`` and ``messages`` need the
 message packages only, ``detector_node`` needs rclpy too.

@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""The ``detector`` node: camera images in, vision_msgs/Detection2DArray out.
+"""
+The ``detector`` node: camera images in, vision_msgs/Detection2DArray out.
 
 Topics (relative names, so namespaces and remapping apply):
 
@@ -36,6 +37,7 @@ import threading
 import time
 from typing import Optional, Sequence, Tuple
 
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 ParameterType, SetParametersResult)
 import rclpy
@@ -45,22 +47,20 @@ from rclpy.node import Node
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_policy_name_from_kind,
                        qos_profile_sensor_data, QoSProfile, ReliabilityPolicy)
 from sensor_msgs.msg import CompressedImage, Image
-
-try:  # Iron and newer
-    from rclpy.event_handler import SubscriptionEventCallbacks
-except ImportError:  # Humble
-    from rclpy.qos_event import SubscriptionEventCallbacks
-
-from diagnostic_msgs.msg import DiagnosticArray
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
+from .image_conversions import bgr_to_image, compressed_to_bgr, image_to_bgr
+from .messages import detections_to_msg, diagnostic_array, diagnostic_status, label_info_msg
 from ..affinity import validate_cpus
 from ..drawing import annotate
 from ..errors import EdgePerceptionError, ImageFormatError
 from ..frame_worker import LatestFrameWorker
 from ..model import load_model
-from .image_conversions import bgr_to_image, compressed_to_bgr, image_to_bgr
-from .messages import detections_to_msg, diagnostic_array, diagnostic_status, label_info_msg
+
+try:  # Iron and newer
+    from rclpy.event_handler import SubscriptionEventCallbacks
+except ImportError:  # Humble
+    from rclpy.qos_event import SubscriptionEventCallbacks
 
 NODE_NAME = 'detector'
 DEFAULT_CARD = os.path.join('config', 'models', 'fall_detection.yaml')
@@ -77,7 +77,7 @@ class StartupError(EdgePerceptionError):
 
 
 def default_model() -> str:
-    """The demo fall-detection card: installed share/ first, else the source tree."""
+    """Return the demo fall-detection card: the installed share/ first, else the source tree."""
     try:
         from ament_index_python.packages import get_package_share_directory
         path = os.path.join(get_package_share_directory('edge_perception'), DEFAULT_CARD)
@@ -90,12 +90,13 @@ def default_model() -> str:
 
 
 def resolve_classes(value, class_names: Sequence[str]) -> Tuple[int, ...]:
-    """Class names or ids (strings or ints; a string may list them comma-separated) -> ids.
+    """
+    Turn class names or ids (strings or ints; a string may list them, comma-separated) into ids.
 
     Empty keeps every class. ValueError names the unknown entry and the model's classes.
     """
     if isinstance(value, str):
-        value = [v for v in value.split(',')]
+        value = value.split(',')
     ids = []
     for item in value or ():
         if isinstance(item, str):
@@ -155,7 +156,7 @@ def _parameters():
         # a fixed type would refuse every later value; the node checks the type itself.
         ('classes', [], _descriptor(
             t.PARAMETER_STRING_ARRAY, 'Class names (or ids) to keep; empty keeps all.',
-            constraints='names or ids of the model\'s classes', dynamic_typing=True)),
+            constraints="names or ids of the model's classes", dynamic_typing=True)),
         ('image_transport', 'raw', _descriptor(
             t.PARAMETER_STRING, 'raw: subscribe image (sensor_msgs/Image); compressed: '
             'image/compressed (sensor_msgs/CompressedImage).', read_only=True,
@@ -247,16 +248,15 @@ class DetectorNode(Node):
         classes = resolve_classes(self._param('classes'), self._model.class_names)
         self._model.options = dataclasses.replace(self._model.options, classes=classes)
 
-        reliable = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
-                              reliability=ReliabilityPolicy.RELIABLE,
-                              durability=DurabilityPolicy.VOLATILE)
         self._det_pub = self.create_publisher(Detection2DArray, 'detections', 10)
         latched = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
                              reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self._label_pub = self.create_publisher(LabelInfo, 'label_info', latched)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self._debug_qos = reliable
+        self._debug_qos = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
+                                     reliability=ReliabilityPolicy.RELIABLE,
+                                     durability=DurabilityPolicy.VOLATILE)
         if self._param('publish_debug_image'):
             self._enable_debug_image()
 
@@ -309,8 +309,9 @@ class DetectorNode(Node):
 
     # -- per frame ------------------------------------------------------------------------
     def _on_image(self, msg):
-        self._stats.frames_in += 1      # only this callback writes it (one callback group)
-        self._worker.submit(msg)
+        with self._stats.lock:
+            self._stats.frames_in += 1
+        self._worker.submit(msg)      # conversion and inference happen on the worker thread
 
     def _process(self, msg):
         t0 = time.perf_counter()
@@ -345,7 +346,7 @@ class DetectorNode(Node):
             hint = ('most cameras publish best effort: start this node with '
                     'image_qos:=sensor_data')
         else:
-            hint = 'compare the publisher\'s QoS with this subscription\'s (best effort, volatile)'
+            hint = "compare the publisher's QoS with this subscription's (best effort, volatile)"
         self.get_logger().warning(
             f'a publisher on {self._topic} offers a QoS incompatible with this subscription '
             f'(image_qos:={self._image_qos}; incompatible policy: {policy}): its images will not '
@@ -414,7 +415,7 @@ class DetectorNode(Node):
         values['topic'] = self._topic
         values['model'] = self._model.describe()
         status = diagnostic_status(f'{self.get_fully_qualified_name()}: object detection',
-                                   level, message, values)
+                                   level, message, values, self._model.backend.name)
         self._diag_pub.publish(diagnostic_array([status], self.get_clock().now().to_msg()))
 
     # -- shutdown -------------------------------------------------------------------------

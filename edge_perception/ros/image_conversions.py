@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""sensor_msgs/Image and CompressedImage <-> BGR numpy arrays, without cv_bridge.
+"""
+sensor_msgs/Image and CompressedImage <-> BGR numpy arrays, without cv_bridge.
 
 Raw images become a view on ``msg.data`` where the encoding already is BGR (no copy; rows may
 be padded and the array read-only: copy it before writing into it), else one OpenCV colour
@@ -81,7 +82,7 @@ _PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
 
 def _as_bytes_array(data) -> np.ndarray:
-    """A uint8 array over a message's data field (no copy for array.array / bytes)."""
+    """View a message's data field as a uint8 array (no copy for array.array or bytes)."""
     try:
         view = memoryview(data)
     except TypeError:                 # a plain list of ints
@@ -92,7 +93,8 @@ def _as_bytes_array(data) -> np.ndarray:
 
 
 def image_to_bgr(msg: Image) -> np.ndarray:
-    """A sensor_msgs/Image as an (H, W, 3) uint8 BGR array.
+    """
+    Convert a sensor_msgs/Image to an (H, W, 3) uint8 BGR array.
 
     Honours ``step`` (row padding) and, for 16-bit encodings, ``is_bigendian``. mono16 keeps
     the high byte of each sample (value / 256, as cv_bridge scales 16 to 8 bits).
@@ -108,8 +110,8 @@ def image_to_bgr(msg: Image) -> np.ndarray:
         raise ImageFormatError(f'unsupported image encoding {encoding!r}; supported: '
                                f'{", ".join(sorted(ENCODINGS))}')
     if (spec.even_width and width % 2) or (spec.even_height and height % 2):
-        sides = ' and '.join(s for s, need in (('width', spec.even_width),
-                                              ('height', spec.even_height)) if need)
+        needs = (('width', spec.even_width), ('height', spec.even_height))
+        sides = ' and '.join(side for side, need in needs if need)
         raise ImageFormatError(f'{what}: {encoding} needs an even {sides}')
     row_bytes = width * spec.pixel_bytes
     if step < row_bytes:
@@ -142,7 +144,8 @@ def image_to_bgr(msg: Image) -> np.ndarray:
 
 
 def compressed_to_bgr(msg: CompressedImage) -> np.ndarray:
-    """A sensor_msgs/CompressedImage (JPEG, PNG, or what OpenCV decodes) as BGR uint8.
+    """
+    Decode a sensor_msgs/CompressedImage (JPEG, PNG, or what OpenCV reads) to BGR uint8.
 
     The data itself decides the codec (``format`` strings vary between publishers, e.g.
     ``jpeg`` or ``bgr8; jpeg compressed bgr8``). Truncated JPEG/PNG data is rejected rather
@@ -178,7 +181,7 @@ def _byte_array(image: np.ndarray) -> array.array:
 
 
 def bgr_to_image(image: np.ndarray, header=None) -> Image:
-    """An (H, W, 3) uint8 BGR array as a bgr8 sensor_msgs/Image (one copy of the pixels)."""
+    """Convert an (H, W, 3) uint8 BGR array to a bgr8 sensor_msgs/Image (one pixel copy)."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 \
             or image.shape[2] != 3:
         shape = getattr(image, 'shape', None)
@@ -196,7 +199,7 @@ def bgr_to_image(image: np.ndarray, header=None) -> Image:
 
 def bgr_to_compressed(image: np.ndarray, header=None, fmt: str = 'jpeg',
                       quality: int = 90) -> CompressedImage:
-    """An (H, W, 3) uint8 BGR array as a JPEG or PNG sensor_msgs/CompressedImage."""
+    """Encode an (H, W, 3) uint8 BGR array as a JPEG or PNG sensor_msgs/CompressedImage."""
     if fmt not in ('jpeg', 'png'):
         raise ValueError(f'fmt must be jpeg or png, got {fmt!r}')
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if fmt == 'jpeg' else []

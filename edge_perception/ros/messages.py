@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Detections and node state as ROS messages: vision_msgs (4.x, Humble layout) and diagnostics.
+"""
+Detections and node state as ROS messages: vision_msgs (4.x, Humble layout) and diagnostics.
 
 vision_msgs 4.x field names: ``bbox.center.position.x``, ``results[i].hypothesis.class_id``
 (the class *name* here, as the Humble-era detectors do) and ``.score``.
@@ -32,10 +33,11 @@ LEVELS = {'OK': DiagnosticStatus.OK, 'WARN': DiagnosticStatus.WARN,
 
 
 def detections_to_msg(detections: Detections, header: Header) -> Detection2DArray:
-    """One Detection2D per object, boxes in source-image pixels, the image's header kept.
+    """
+    Build a Detection2DArray: one Detection2D per object, in source-image pixels.
 
-    Each detection carries one hypothesis (class name, confidence) and ``id`` = its index,
-    unique within the message.
+    The image's header is kept on the array and on every detection. Each detection carries
+    one hypothesis (class name, confidence) and ``id`` = its index, unique in the message.
     """
     out = Detection2DArray()
     out.header = header
@@ -62,7 +64,7 @@ def detections_to_msg(detections: Detections, header: Header) -> Detection2DArra
 
 def label_info_msg(class_names: Sequence[str], threshold: float,
                    header: Optional[Header] = None) -> LabelInfo:
-    """vision_msgs/LabelInfo: the class table (id -> name) and the confidence threshold."""
+    """Build a vision_msgs/LabelInfo: the class table (id -> name) and confidence threshold."""
     msg = LabelInfo()
     if header is not None:
         msg.header = header
@@ -74,7 +76,7 @@ def label_info_msg(class_names: Sequence[str], threshold: float,
 
 def diagnostic_status(name: str, level: str, message: str, values: Mapping[str, object],
                       hardware_id: str = '') -> DiagnosticStatus:
-    """One DiagnosticStatus; ``level`` is 'OK', 'WARN', 'ERROR' or 'STALE', values any type."""
+    """Build a DiagnosticStatus; ``level`` is 'OK', 'WARN', 'ERROR' or 'STALE'."""
     if level not in LEVELS:
         raise ValueError(f'diagnostic level {level!r} is not one of {", ".join(LEVELS)}')
     return DiagnosticStatus(
@@ -83,7 +85,7 @@ def diagnostic_status(name: str, level: str, message: str, values: Mapping[str, 
 
 
 def diagnostic_array(statuses: Sequence[DiagnosticStatus], stamp=None) -> DiagnosticArray:
-    """A DiagnosticArray of ``statuses`` stamped ``stamp`` (builtin_interfaces/Time)."""
+    """Wrap ``statuses`` in a DiagnosticArray stamped ``stamp`` (builtin_interfaces/Time)."""
     msg = DiagnosticArray()
     if stamp is not None:
         msg.header.stamp = stamp
