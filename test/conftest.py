@@ -29,7 +29,7 @@ import threading
 import pytest
 
 from .helpers import make_probe_class, REPO_ROOT
-from .tiny_onnx import write_model
+from .models import write_color_model
 
 os.environ['ROS_DOMAIN_ID'] = str(random.SystemRandom().randint(1, 101))
 _LOG_DIR = tempfile.mkdtemp(prefix='edge_perception-test-rclpy-log-')
@@ -50,8 +50,8 @@ def pytest_unconfigure(config):
 
 @pytest.fixture(scope='session')
 def tiny_model(tmp_path_factory):
-    """Write the tiny generated ONNX detector (see tiny_onnx.py); return its path."""
-    return write_model(tmp_path_factory.mktemp('models') / 'tiny.onnx')
+    """Write the tiny generated ONNX detector (see models.py); return its path."""
+    return write_color_model(tmp_path_factory.mktemp('models') / 'tiny.onnx')
 
 
 @pytest.fixture(scope='session')

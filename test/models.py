@@ -12,7 +12,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Small real ONNX models generated for the tests (no downloads, nothing committed).
+Small real ONNX models generated for the tests with onnx.helper (no downloads, none committed).
+
+``write_color_model`` builds a 64x64 ultralytics-layout detector, output (1, 4 + 2, 84), whose
+anchor 0 holds the fixed box BOX_CXCYWH (network-input pixels) scored by the mean of the
+input's red channel (class ``red``) and of its blue channel (class ``blue``); every other
+anchor scores 0. A red image gives one ``red`` box, a blue one a ``blue`` box, and the box in
+source pixels follows from the letterbox geometry alone, so colour-order mistakes show. It
+carries ultralytics metadata (names, imgsz), so a bare path is a complete model.
 
 ``write_dense_model`` builds an ultralytics-layout detector (1, 4+nc, A) that really looks at
 the image: it finds the bounding box of the bright pixels (mean of the channels > 0.5) and
@@ -97,3 +104,49 @@ def bright_rectangle(height: int, width: int, box, value: int = 255) -> np.ndarr
     x1, y1, x2, y2 = box
     image[y1:y2, x1:x2] = value
     return image
+
+
+COLOR_INPUT_SIZE = 64
+COLOR_CLASSES = ('red', 'blue')
+BOX_CXCYWH = (32.0, 28.0, 32.0, 24.0)
+
+
+def write_color_model(path) -> str:
+    """Write the red/blue detector to ``path``; return the path as a string."""
+    size = COLOR_INPUT_SIZE
+    anchors = sum((size // s) ** 2 for s in (8, 16, 32))
+    box = np.zeros((1, 4, anchors), np.float32)
+    box[0, :, 0] = BOX_CXCYWH
+    mask = np.zeros((1, len(COLOR_CLASSES), anchors), np.float32)
+    mask[0, :, 0] = 1.0
+    nodes = [
+        helper.make_node('ReduceMean', ['images'], ['means'], axes=[2, 3], keepdims=1),
+        helper.make_node('Reshape', ['means', 'shape'], ['means3']),
+        helper.make_node('Gather', ['means3', 'channels'], ['scores1'], axis=1),
+        helper.make_node('Mul', ['scores1', 'mask'], ['scores']),
+        helper.make_node('Concat', ['box', 'scores'], ['output0'], axis=1),
+    ]
+    inits = [_const('box', box), _const('mask', mask),
+             _const('shape', [1, 3, 1], np.int64),
+             _const('channels', [0, 2], np.int64)]      # R and B of the RGB input
+    graph = helper.make_graph(
+        nodes, 'color_detector',
+        [helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, size, size])],
+        [helper.make_tensor_value_info('output0', TensorProto.FLOAT,
+                                       [1, 4 + len(COLOR_CLASSES), anchors])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+    model.ir_version = 7
+    names = '{' + ', '.join(f"{i}: '{n}'" for i, n in enumerate(COLOR_CLASSES)) + '}'
+    for key, value in {'names': names, 'imgsz': f'[{size}, {size}]', 'task': 'detect'}.items():
+        model.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def expected_scores(image_bgr: np.ndarray):
+    """Return the (red, blue) class scores the colour model gives for ``image_bgr``."""
+    from edge_perception.preprocess import InputSpec, preprocess
+    tensor, _ = preprocess(image_bgr, InputSpec(COLOR_INPUT_SIZE, COLOR_INPUT_SIZE))
+    means = tensor[0].mean(axis=(1, 2))
+    return float(means[0]), float(means[2])

@@ -14,8 +14,8 @@
 """
 The detector node against the real rclpy and Fast DDS: in-process and as a subprocess.
 
-Most tests use the tiny generated model (tiny_onnx.py: a red image gives one 'red' box at a
-known place, a blue image a 'blue' one); the drop and trained-model test uses the demo fall
+Most tests use the tiny generated model (models.write_color_model: a red image gives one
+'red' box at a known place, a blue image a 'blue' one); the drop and trained-model test uses the demo fall
 detection model.
 """
 
@@ -41,7 +41,7 @@ from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from .helpers import (diagnostic_values, DISCOVERY_TIMEOUT, raw_image, REPO_ROOT, stamped,
                       subprocess_env, wait_for)
-from .tiny_onnx import BOX_CXCYWH, expected_scores
+from .models import BOX_CXCYWH, expected_scores
 
 pytestmark = pytest.mark.ros
 
