@@ -15,8 +15,8 @@
 The detector node against the real rclpy and Fast DDS: in-process and as a subprocess.
 
 Most tests use the tiny generated model (models.write_color_model: a red image gives one
-'red' box at a known place, a blue image a 'blue' one); the drop and trained-model test uses the demo fall
-detection model.
+'red' box at a known place, a blue image a 'blue' one); the drop and trained-model test uses
+the demo fall detection model.
 """
 
 import signal
