@@ -30,5 +30,9 @@ class LayoutError(EdgePerceptionError):
     """A model's outputs match no known head layout (or an explicit layout does not fit)."""
 
 
+class ConfigError(EdgePerceptionError, ValueError):
+    """An option or parameter value is invalid; the message says which and why."""
+
+
 class ImageFormatError(EdgePerceptionError):
     """An input frame cannot be turned into an image (bad encoding, size, or data)."""

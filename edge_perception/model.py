@@ -30,7 +30,7 @@ import numpy as np
 
 from .backends import backend_class, choose_backend
 from .decoders import DecodeOptions, Decoder
-from .errors import LayoutError, ModelLoadError
+from .errors import ConfigError, EdgePerceptionError, LayoutError, ModelLoadError
 from .layouts import match_layout
 from .preprocess import InputSpec, preprocess
 from .results import Detections
@@ -60,6 +60,8 @@ def _input_spec(spec: ModelSpec, backend) -> InputSpec:
         h, w = (shape[2], shape[3]) if nchw else (shape[1], shape[2])
         if h > 0 and w > 0:
             fields['height'], fields['width'] = h, w
+    if getattr(backend, 'input_color', None):   # e.g. 'nv12' for the RDK BPU backend
+        fields['color'] = backend.input_color
     fields.update(spec.input)
     try:
         return InputSpec(**fields)
@@ -92,6 +94,8 @@ class Model:
 
     def predict(self, image_bgr: np.ndarray) -> Tuple[Detections, StageTimes]:
         """Return the Detections for one image and the time each stage took."""
+        if self.backend is None:
+            raise RuntimeError(f'model {self.spec.name} is closed')
         options = self.options
         t0 = time.perf_counter()
         tensor, box = preprocess(image_bgr, self.input_spec)
@@ -112,13 +116,38 @@ class Model:
                 f'{i.dtype} {i.color}, layout {self.binding.describe()}')
 
     def close(self) -> None:
-        self.backend.close()
+        """Release the backend; the model cannot predict afterwards."""
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _card_options(spec: ModelSpec) -> dict:
+    bad = set(spec.thresholds) - set(CARD_THRESHOLDS)
+    if bad:
+        raise ModelLoadError(f'{spec.source}: unknown thresholds {sorted(bad)}; '
+                             f'known: {sorted(CARD_THRESHOLDS)}')
+    return {CARD_THRESHOLDS[k]: v for k, v in spec.thresholds.items()}
+
+
+def card_options(path_or_card: str) -> DecodeOptions:
+    """Return the decoding defaults a model card sets (package defaults elsewhere)."""
+    spec = spec_for(str(path_or_card))
+    try:
+        return DecodeOptions(**_card_options(spec))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f'{spec.source}: {exc}') from None
+
+
+def backend_for(path_or_card: str, backend: str = 'auto') -> str:
+    """Return the backend ``load_model`` would use for this card and request."""
+    return choose_backend(backend, spec_for(str(path_or_card)).files)
 
 
 def load_model(path_or_card: str, backend: str = 'auto', threads: int = 0,
@@ -138,23 +167,24 @@ def load_model(path_or_card: str, backend: str = 'auto', threads: int = 0,
         spec.layout = overrides.pop('layout')
     unknown = set(overrides) - OPTION_KEYS
     if unknown:
-        raise TypeError(f'load_model got unknown options {sorted(unknown)}; '
-                        f'known: {sorted(OPTION_KEYS | {"layout"})}')
-    bad = set(spec.thresholds) - set(CARD_THRESHOLDS)
-    if bad:
-        raise ModelLoadError(f'{spec.source}: unknown thresholds {sorted(bad)}; '
-                             f'known: {sorted(CARD_THRESHOLDS)}')
-    options = {CARD_THRESHOLDS[k]: v for k, v in spec.thresholds.items()}
+        raise ConfigError(f'load_model got unknown options {sorted(unknown)}; '
+                          f'known: {sorted(OPTION_KEYS | {"layout"})}')
+    options = _card_options(spec)
     options.update(overrides)
     try:
         decode_options = DecodeOptions(**options)
-    except ValueError as exc:
-        raise ValueError(f'{spec.source}: {exc}') from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f'{spec.source}: {exc}') from None
     name = choose_backend(backend, spec.files)
     path = resolve_path(spec.files[name], os.path.dirname(os.path.abspath(spec.source)),
                         spec.install_hint)
-    runtime = backend_class(name)(path, threads=threads, cpu_affinity=cpu_affinity,
-                                  **(backend_options or {}))
+    try:
+        runtime = backend_class(name)(path, threads=threads, cpu_affinity=cpu_affinity,
+                                      **(backend_options or {}))
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, EdgePerceptionError):
+            raise
+        raise ConfigError(f'backend {name}: {exc}') from None
     try:
         return Model(spec, runtime, decode_options)
     except Exception:

@@ -417,3 +417,39 @@ def test_subprocess_node_publishes_detections_and_stops_on_sigint(probe, namespa
             process.communicate()
     assert process.returncode == 0, err
     assert 'Traceback' not in err, err
+
+
+def test_two_workers_publish_every_frame_in_stamp_order(nodes, probe, namespace, tiny_model):
+    """A pool of 2 inference contexts: frames spaced so none is dropped all come out in order."""
+    node = start_detector(nodes, namespace, tiny_model, image_qos='reliable', workers=2)
+    detections = probe.collect(Detection2DArray, 'detections')
+    pub = probe.publisher_for(Image, 'image', RELIABLE)
+    assert send_and_receive(pub, detections, bgr_to_image(RED), stamped('cam', 1)) is not None
+    detections.clear()
+    for index in range(40):
+        pub.publish(bgr_to_image(RED, stamped('cam', 10 + index)))
+        time.sleep(0.005)
+    assert wait_for(lambda: node.counters()['frames_out'] + node.counters()['frames_dropped']
+                    >= node.counters()['frames_in'] and node.counters()['frames_in'] >= 41)
+    stamps = [m.header.stamp.sec for m in detections.messages]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    assert len(stamps) == node.counters()['frames_out'] - 1
+    assert node._worker.workers == 2 and len(node._models) == 2
+
+
+def test_core_mask_is_rejected_for_the_cpu_backend(nodes, namespace, tiny_model):
+    with pytest.raises(StartupError, match='core_mask applies to NPU backends'):
+        start_detector(nodes, namespace, tiny_model, core_mask='0_1')
+    with pytest.raises(StartupError, match='2 entries for 3 workers'):
+        start_detector(nodes, namespace, tiny_model, core_mask='0,1', workers=3)
+
+
+def test_card_thresholds_are_the_parameter_defaults(nodes, namespace, tiny_model, tmp_path):
+    card = tmp_path / 'card.yaml'
+    card.write_text(f'model: {tiny_model}\nthresholds: {{confidence: 0.6, nms: 0.3}}\n')
+    node = start_detector(nodes, namespace, card)
+    assert node.get_parameter('confidence_threshold').value == pytest.approx(0.6)
+    assert node.get_parameter('nms_threshold').value == pytest.approx(0.3)
+    assert node._model.options.confidence_threshold == pytest.approx(0.6)
+    explicit = start_detector(nodes, namespace + '_b', card, confidence_threshold=0.1)
+    assert explicit._model.options.confidence_threshold == pytest.approx(0.1)

@@ -23,9 +23,11 @@ Topics (relative names, so namespaces and remapping apply):
   ``detections/image`` (annotated bgr8, with ``publish_debug_image:=true``) and
   ``/diagnostics`` (1 Hz: frame counters, fps, per-stage latency).
 
-The subscription callback only hands the message to a newest-frame-wins worker thread, which
-converts, runs the model and publishes; frames arriving while it is busy are dropped and
-counted. Run: ``ros2 run edge_perception detector_node --ros-args -p model:=<card or file>``.
+The subscription callback only hands the message to a pool of ``workers`` inference threads
+(one model context each: one per NPU core on RKNN boards), which convert and run the model;
+results are published in frame order. Frames arriving while every worker is busy replace the
+one waiting (newest wins) and are counted as dropped.
+Run: ``ros2 run edge_perception detector_node --ros-args -p model:=<card or file>``.
 """
 
 import collections
@@ -54,8 +56,8 @@ from .messages import detections_to_msg, diagnostic_array, diagnostic_status, la
 from ..affinity import validate_cpus
 from ..drawing import annotate
 from ..errors import EdgePerceptionError, ImageFormatError
-from ..frame_worker import LatestFrameWorker
-from ..model import load_model
+from ..model import backend_for, card_options, load_model
+from ..pool import WorkerPool
 
 try:  # Iron and newer
     from rclpy.event_handler import SubscriptionEventCallbacks
@@ -133,23 +135,48 @@ def _descriptor(ptype: int, description: str, read_only: bool = False,
     return descriptor
 
 
-def _parameters():
-    """(name, default, descriptor) of every parameter, in declaration order."""
+def per_worker_core_masks(value: str, workers: int) -> Tuple[Optional[str], ...]:
+    """
+    Split the ``core_mask`` parameter into one entry per worker (None: backend default).
+
+    'auto' or '' leaves the backend's default; one value applies to every worker; a
+    comma-separated list gives each worker its own (RKNN: '0,1,2' = one NPU core each).
+    """
+    items = [v.strip() for v in str(value).split(',')]
+    if items in ([''], ['auto']):
+        return (None,) * workers
+    if len(items) == 1:
+        return tuple(items) * workers
+    if len(items) != workers:
+        raise ValueError(f'core_mask lists {len(items)} entries for {workers} workers: give '
+                         'one per worker, or one for all')
+    return tuple(items)
+
+
+MODEL_DESCRIPTOR = _descriptor(
+    ParameterType.PARAMETER_STRING, 'Model card (.yaml) or model file (.onnx, .rknn, .bin).',
+    read_only=True)
+
+
+def _parameters(options):
+    """
+    Return (name, default, descriptor) of every parameter after ``model``, in order.
+
+    ``options``: the model card's decoding defaults (DecodeOptions), so a card's thresholds
+    apply unless the parameters are set.
+    """
     t = ParameterType
     return [
-        ('model', default_model(), _descriptor(
-            t.PARAMETER_STRING, 'Model card (.yaml) or model file (.onnx, .rknn, .bin).',
-            read_only=True)),
         ('backend', 'auto', _descriptor(
             t.PARAMETER_STRING, 'Inference runtime: auto (an NPU when present) or a name.',
             read_only=True, constraints='auto, onnxruntime, rknn, rdk')),
-        ('confidence_threshold', 0.25, _descriptor(
+        ('confidence_threshold', options.confidence_threshold, _descriptor(
             t.PARAMETER_DOUBLE, 'Minimum class probability of a detection.',
             float_range=(0.0, 1.0))),
-        ('nms_threshold', 0.45, _descriptor(
+        ('nms_threshold', options.nms_threshold, _descriptor(
             t.PARAMETER_DOUBLE, 'IoU above which non-maximum suppression drops a box.',
             float_range=(0.0, 1.0))),
-        ('max_detections', 300, _descriptor(
+        ('max_detections', options.max_detections, _descriptor(
             t.PARAMETER_INTEGER, 'Most detections published per image.',
             int_range=(1, 10000))),
         # dynamic_typing: rclpy types an empty list default as BYTE_ARRAY (rclpy issue 912), so
@@ -168,8 +195,16 @@ def _parameters():
         ('publish_debug_image', False, _descriptor(
             t.PARAMETER_BOOL, 'Also publish detections/image, the image with boxes drawn.')),
         ('threads', 0, _descriptor(
-            t.PARAMETER_INTEGER, 'Inference runtime threads (0: the runtime default).',
-            read_only=True, int_range=(0, 1024))),
+            t.PARAMETER_INTEGER, 'Inference runtime threads per worker (0: the runtime '
+            'default).', read_only=True, int_range=(0, 1024))),
+        ('workers', 1, _descriptor(
+            t.PARAMETER_INTEGER, 'Inference workers, each with its own model context (one per '
+            'NPU core on RKNN boards); results stay in frame order.', read_only=True,
+            int_range=(1, 16))),
+        ('core_mask', 'auto', _descriptor(
+            t.PARAMETER_STRING, 'NPU core(s): RKNN masks auto, 0, 1, 2, 0_1, 0_1_2; RDK BPU '
+            'core ids. Comma-separated: one per worker.', read_only=True,
+            constraints='auto, a mask, or one mask per worker separated by commas')),
         ('cpu_affinity', [], _descriptor(
             t.PARAMETER_INTEGER_ARRAY, 'CPU ids to pin inference to; empty: no pinning.',
             read_only=True, dynamic_typing=True)),
@@ -208,6 +243,7 @@ class DetectorNode(Node):
         self._stats = _Stats()
         self._worker = None
         self._model = None
+        self._models = []
         self._debug_pub = None
         self._debug_enabled = False
         self._closed = False
@@ -225,7 +261,9 @@ class DetectorNode(Node):
         return [] if value is None else value
 
     def _start(self):
-        for name, default, descriptor in _parameters():
+        self.declare_parameter('model', default_model(), MODEL_DESCRIPTOR)
+        model = self._param('model')
+        for name, default, descriptor in _parameters(card_options(model)):
             self.declare_parameter(name, default, descriptor)
         transport = self._param('image_transport')
         if transport not in TRANSPORTS:
@@ -239,14 +277,23 @@ class DetectorNode(Node):
         cpus = self._check_array_type('cpu_affinity', self._param('cpu_affinity'))
         cpus = tuple(sorted(validate_cpus(cpus))) if len(cpus) else None
 
-        self._model = load_model(
-            self._param('model'), backend=self._param('backend'),
-            threads=self._param('threads'), cpu_affinity=cpus,
-            confidence_threshold=self._param('confidence_threshold'),
-            nms_threshold=self._param('nms_threshold'),
-            max_detections=self._param('max_detections'))
+        workers = self._param('workers')
+        masks = per_worker_core_masks(self._param('core_mask'), workers)
+        backend = backend_for(model, self._param('backend'))
+        option_name = {'rknn': 'core_mask', 'rdk': 'bpu_core'}.get(backend)
+        if option_name is None and any(masks):
+            raise ValueError(f'core_mask applies to NPU backends; {backend} has none')
+        self._models = []
+        for mask in masks:
+            self._models.append(load_model(
+                model, backend=backend, threads=self._param('threads'), cpu_affinity=cpus,
+                backend_options={option_name: mask} if mask else None,
+                confidence_threshold=self._param('confidence_threshold'),
+                nms_threshold=self._param('nms_threshold'),
+                max_detections=self._param('max_detections')))
+        self._model = self._models[0]
         classes = resolve_classes(self._param('classes'), self._model.class_names)
-        self._model.options = dataclasses.replace(self._model.options, classes=classes)
+        self._set_options(dataclasses.replace(self._model.options, classes=classes))
 
         self._det_pub = self.create_publisher(Detection2DArray, 'detections', 10)
         latched = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
@@ -266,8 +313,8 @@ class DetectorNode(Node):
             QoSProfile(depth=5, history=HistoryPolicy.KEEP_LAST,
                        reliability=ReliabilityPolicy.RELIABLE,
                        durability=DurabilityPolicy.VOLATILE)
-        self._worker = LatestFrameWorker(self._process, name='detector-inference',
-                                         cpu_affinity=cpus, on_error=self._on_worker_error)
+        self._worker = WorkerPool(workers, self._work, self._emit, name='detector-inference',
+                                  cpu_affinity=cpus, on_error=self._on_worker_error)
         self._sub = self.create_subscription(
             CompressedImage if self._compressed else Image,
             'image/compressed' if self._compressed else 'image',
@@ -278,9 +325,12 @@ class DetectorNode(Node):
         self._last_diag = (time.monotonic(), 0, 0, 0)
         self._diag_timer = self.create_timer(DIAGNOSTICS_PERIOD, self._publish_diagnostics)
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        for finding in getattr(self._model.backend, 'findings', ()):
+            self.get_logger().warning(str(finding))
         self.get_logger().info(
-            f'{self._model.describe()}; classes {", ".join(self._model.class_names)}; '
-            f'listening on {self._topic} ({self._image_qos})')
+            f'{self._model.describe()}; {workers} worker(s); classes '
+            f'{", ".join(self._model.class_names)}; listening on {self._topic} '
+            f'({self._image_qos})')
 
     @staticmethod
     def _check_array_type(name, value):
@@ -313,27 +363,36 @@ class DetectorNode(Node):
             self._stats.frames_in += 1
         self._worker.submit(msg)      # conversion and inference happen on the worker thread
 
-    def _process(self, msg):
+    def _set_options(self, options):
+        for model in self._models:
+            model.options = options
+
+    def _work(self, index, msg):
+        """Convert and infer on worker ``index`` (its own model context)."""
         t0 = time.perf_counter()
-        try:
-            image = self._convert(msg)
-        except ImageFormatError as exc:
+        image = self._convert(msg)
+        convert = time.perf_counter() - t0
+        detections, times = self._models[index].predict(image)
+        return image, detections, times, convert
+
+    def _emit(self, msg, result):
+        """Publish one frame's results (called in frame order)."""
+        image, detections, times, convert = result
+        t0 = time.perf_counter()
+        self._det_pub.publish(detections_to_msg(detections, msg.header))
+        publish = time.perf_counter() - t0
+        if self._debug_pub is not None and self._debug_enabled:
+            self._debug_pub.publish(bgr_to_image(annotate(image, detections), msg.header))
+        self._stats.record(convert=convert, pre=times.pre, infer=times.infer,
+                           decode=times.decode, publish=publish)
+
+    def _on_worker_error(self, exc):
+        if isinstance(exc, ImageFormatError):
             with self._stats.lock:
                 self._stats.frames_bad += 1
             self.get_logger().error(f'skipping a malformed frame on {self._topic}: {exc}',
                                     throttle_duration_sec=LOG_THROTTLE)
             return
-        t1 = time.perf_counter()
-        detections, times = self._model.predict(image)
-        t2 = time.perf_counter()
-        self._det_pub.publish(detections_to_msg(detections, msg.header))
-        t3 = time.perf_counter()
-        if self._debug_pub is not None and self._debug_enabled:
-            self._debug_pub.publish(bgr_to_image(annotate(image, detections), msg.header))
-        self._stats.record(convert=t1 - t0, pre=times.pre, infer=times.infer,
-                           decode=times.decode, publish=t3 - t2)
-
-    def _on_worker_error(self, exc):
         with self._stats.lock:
             self._stats.errors += 1
             self._stats.last_error = f'{type(exc).__name__}: {exc}'
@@ -374,7 +433,7 @@ class DetectorNode(Node):
             new_options = dataclasses.replace(options, **updates)
         except (TypeError, ValueError) as exc:
             return SetParametersResult(successful=False, reason=str(exc))
-        self._model.options = new_options
+        self._set_options(new_options)
         if debug is True:
             self._enable_debug_image()
         elif debug is False:
@@ -413,6 +472,7 @@ class DetectorNode(Node):
             values[f'latency_{stage}_ms'] = 'n/a' if ms is None else ms
         values['latency_window'] = LATENCY_WINDOW
         values['topic'] = self._topic
+        values['workers'] = self._worker.workers
         values['model'] = self._model.describe()
         status = diagnostic_status(f'{self.get_fully_qualified_name()}: object detection',
                                    level, message, values, self._model.backend.name)
@@ -426,8 +486,8 @@ class DetectorNode(Node):
         self._closed = True
         if self._worker is not None:
             self._worker.stop()
-        if self._model is not None:
-            self._model.close()
+        for model in self._models:
+            model.close()
 
 
 def main(args=None) -> int:

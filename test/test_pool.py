@@ -15,10 +15,11 @@
 
 import os
 import threading
+import time
 
 from edge_perception import load_model
 from edge_perception.affinity import pin_current_thread, pinned, validate_cpus
-from edge_perception.frame_worker import LatestFrameWorker
+from edge_perception.pool import WorkerPool
 import pytest
 
 from .models import write_dense_model
@@ -30,12 +31,12 @@ linux_only = pytest.mark.skipif(not hasattr(os, 'sched_setaffinity'),
 def test_newest_frame_wins_and_drops_are_counted():
     gate, started, seen = threading.Event(), threading.Event(), []
 
-    def process(item):
+    def process(_, item):
         started.set()
         gate.wait(5)
         seen.append(item)
 
-    worker = LatestFrameWorker(process)
+    worker = WorkerPool(1, process)
     try:
         assert worker.submit(0)              # taken by the worker at once, blocks on the gate
         assert started.wait(5)
@@ -52,32 +53,83 @@ def test_newest_frame_wins_and_drops_are_counted():
 def test_an_exception_in_processing_is_reported_and_the_worker_keeps_serving():
     errors, done = [], []
 
-    def process(item):
+    def process(_, item):
         if item == 'bad':
             raise ValueError('bad frame')
-        done.append(item)
+        return item
 
-    worker = LatestFrameWorker(process, on_error=errors.append)
+    worker = WorkerPool(1, process, lambda item, result: done.append(result),
+                        on_error=errors.append)
     try:
         worker.submit('bad')
         worker.wait_idle(5)
         worker.submit('good')
         worker.wait_idle(5)
         assert [str(e) for e in errors] == ['bad frame'] and done == ['good']
+        assert worker.failed == 1 and worker.processed == 2
     finally:
         worker.stop()
+
+
+def test_results_are_emitted_in_frame_order_whatever_worker_finishes_first():
+    """Worker 0 is slow on frame 0; worker 1's later frames wait for it, none is lost."""
+    release, emitted, order = threading.Event(), [], []
+
+    def work(index, item):
+        order.append((index, item))
+        if item == 0:
+            release.wait(5)
+        return item * 10
+
+    pool = WorkerPool(2, work, lambda item, result: emitted.append((item, result)))
+    try:
+        pool.submit(0)
+        while not order:
+            time.sleep(0.001)
+        for item in (1, 2, 3):                  # worker 1 serves these while 0 is stuck
+            pool.submit(item)
+            deadline = time.monotonic() + 5
+            while len(order) < item + 1 and time.monotonic() < deadline:
+                time.sleep(0.001)
+        assert emitted == []                    # 1..3 are done but wait for frame 0
+        release.set()
+        assert pool.wait_idle(5)
+        assert emitted == [(0, 0), (1, 10), (2, 20), (3, 30)]
+        assert {index for index, _ in order} == {0, 1}
+    finally:
+        pool.stop()
+
+
+def test_a_burst_is_served_in_order_with_every_frame_accounted_for():
+    emitted = []
+    pool = WorkerPool(3, lambda i, item: (time.sleep(0.002), item)[1],
+                      lambda item, result: emitted.append(result))
+    try:
+        for item in range(300):
+            pool.submit(item)
+        assert pool.wait_idle(10)
+        assert emitted == sorted(emitted)                       # never back in time
+        assert pool.processed + pool.dropped == pool.submitted == 300
+        assert len(emitted) == pool.processed and pool.dropped > 0
+    finally:
+        pool.stop()
+
+
+def test_pool_needs_a_worker():
+    with pytest.raises(ValueError, match='workers'):
+        WorkerPool(0, lambda i, item: item)
 
 
 @linux_only
 def test_worker_thread_pins_itself_and_reads_it_back():
     cpu = min(os.sched_getaffinity(0))
     masks = []
-    worker = LatestFrameWorker(lambda _: masks.append(os.sched_getaffinity(0)),
-                               cpu_affinity=[cpu])
+    worker = WorkerPool(2, lambda i, _: masks.append(os.sched_getaffinity(0)),
+                        cpu_affinity=[cpu])
     try:
         worker.submit(1)
         worker.wait_idle(5)
-        assert worker.affinity == {cpu} and masks == [{cpu}]
+        assert worker.affinity == {0: {cpu}, 1: {cpu}} and masks == [{cpu}]
         assert os.sched_getaffinity(0) != {cpu} or len(os.sched_getaffinity(0)) == 1
     finally:
         worker.stop()
