@@ -122,6 +122,61 @@ def model_table(model, images: Sequence[np.ndarray], repeat: int = 20) -> Dict[s
     return {name: summary_ms(values) for name, values in stages.items()}
 
 
+def pool_table(load, images: Sequence[np.ndarray], workers: Sequence[int] = (1, 2),
+               seconds: float = 15.0) -> List[dict]:
+    """
+    Throughput of a WorkerPool fed faster than it can serve, per worker count.
+
+    load(): a new Model (one context per worker). Frames are offered continuously, so the pool
+    always has work and drops the surplus; ordered: whether results came out in frame order.
+    """
+    import threading
+
+    from .pool import WorkerPool
+    rows = []
+    for n in workers:
+        models = [load() for _ in range(n)]
+        for model in models:
+            model(images[0])                    # warm-up outside the measurement
+        emitted = []
+        pool = WorkerPool(n, lambda i, item: models[i](images[item % len(images)]),
+                          lambda item, result: emitted.append(item))
+        stop = threading.Event()
+
+        def feed():
+            item = 0
+            while not stop.is_set():
+                pool.submit(item)
+                item += 1
+                time.sleep(0.002)
+        feeder = threading.Thread(target=feed, daemon=True)
+        t0 = time.perf_counter()
+        feeder.start()
+        stop.wait(seconds)
+        stop.set()
+        feeder.join()
+        pool.wait_idle(30)
+        elapsed = time.perf_counter() - t0
+        pool.stop()
+        for model in models:
+            model.close()
+        rows.append({'workers': n, 'frames': len(emitted), 'seconds': elapsed,
+                     'fps': len(emitted) / elapsed, 'dropped': pool.dropped,
+                     'ordered': emitted == sorted(emitted)})
+    return rows
+
+
+def format_pool_table(rows: List[dict]) -> str:
+    """Markdown table of ``pool_table`` with the speed-up over the first row."""
+    lines = ['| workers (1 thread each) | frames | fps | speed-up | dropped | in order |',
+             '|---|---|---|---|---|---|']
+    for r in rows:
+        lines.append(f"| {r['workers']} | {r['frames']} | {r['fps']:.2f} "
+                     f"| {r['fps'] / rows[0]['fps']:.2f}x | {r['dropped']} "
+                     f"| {'yes' if r['ordered'] else 'NO'} |")
+    return '\n'.join(lines)
+
+
 def format_decode_table(rows: List[dict]) -> str:
     """Markdown table of ``decode_table`` rows."""
     lines = ['| layout | dtype | candidates | found | ours median ms | ours p95 ms '

@@ -76,7 +76,7 @@ def _cmd_info(args) -> int:
 
 def _cmd_bench(args) -> int:
     from . import bench
-    if not args.decode_only:
+    if not args.decode_only and not args.workers:
         from .model import load_model
         from .samples import sample_images
         images = [image for _, image in sample_images()]
@@ -86,8 +86,18 @@ def _cmd_bench(args) -> int:
         print(bench.format_model_table(model.spec.name, table))
         print(f"\nthroughput: {1000 / table['total']['median']:.1f} frames/s (median), "
               f'{len(images)} sample images, threads={args.threads or "default"}\n')
-    print('## decode, 640x640 input, 80 classes, 8400 anchors, 20 objects\n')
-    print(bench.format_decode_table(bench.decode_table(args.decode_repeat)))
+    if args.workers:
+        from .model import load_model
+        from .samples import sample_images
+        images = [image for _, image in sample_images()]
+        counts = [int(n) for n in args.workers.split(',')]
+        print(f'## worker pool, {args.seconds:.0f} s per row, fed faster than it serves\n')
+        rows = bench.pool_table(lambda: load_model(args.model, backend=args.backend, threads=1),
+                                images, counts, args.seconds)
+        print(bench.format_pool_table(rows) + '\n')
+    if not args.no_decode:
+        print('## decode, 640x640 input, 80 classes, 8400 anchors, 20 objects\n')
+        print(bench.format_decode_table(bench.decode_table(args.decode_repeat)))
     return 0
 
 
@@ -120,7 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--threads', type=int, default=0)
     p.add_argument('--repeat', type=int, default=20, help='frames per model measurement')
     p.add_argument('--decode-repeat', type=int, default=200)
-    p.add_argument('--decode-only', action='store_true')
+    p.add_argument('--decode-only', action='store_true', help='only the decode table')
+    p.add_argument('--no-decode', action='store_true', help='skip the decode table')
+    p.add_argument('--workers', default='',
+                   help='pool throughput for these worker counts, e.g. 1,2 (1 thread each)')
+    p.add_argument('--seconds', type=float, default=15.0, help='per pool measurement')
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser('demo', help='run the ROS 2 demo graph on sample images')
