@@ -128,6 +128,21 @@ class Model:
         self.close()
 
 
+def _with_soc(reference: str, soc: Optional[str], source: str) -> str:
+    """Fill ``{soc}`` in a card's file reference (per-board model files)."""
+    if '{soc}' not in reference:
+        return reference
+    if not soc:
+        from .boards import detect_board, load_profile
+        board, evidence = detect_board()
+        soc = load_profile(board).soc if board != 'pc' else ''
+        if not soc:
+            raise ModelLoadError(f'{source}: the file {reference} depends on the SoC, and this '
+                                 f'machine is none of the boards ({evidence}); set the node '
+                                 'parameter soc (or board:= at launch)')
+    return reference.replace('{soc}', soc)
+
+
 def _card_options(spec: ModelSpec) -> dict:
     bad = set(spec.thresholds) - set(CARD_THRESHOLDS)
     if bad:
@@ -152,13 +167,15 @@ def backend_for(path_or_card: str, backend: str = 'auto') -> str:
 
 def load_model(path_or_card: str, backend: str = 'auto', threads: int = 0,
                cpu_affinity: Optional[Tuple[int, ...]] = None,
-               backend_options: Optional[dict] = None, **overrides) -> Model:
+               backend_options: Optional[dict] = None, soc: Optional[str] = None,
+               **overrides) -> Model:
     """
     Load a model card (.yaml) or a model file (.onnx, ...) with a backend.
 
     backend: 'auto' (an NPU runtime when present and the card has its file, else onnxruntime)
     or a backend name. threads / cpu_affinity: the runtime's thread count and CPU ids.
     backend_options: backend-specific settings (e.g. ``core_mask`` for rknn).
+    soc: fills ``{soc}`` in the card's file names (None: the SoC this runs on).
     overrides: DecodeOptions fields (confidence_threshold, nms_threshold, max_detections,
     classes, agnostic_nms) and ``layout``.
     """
@@ -176,8 +193,8 @@ def load_model(path_or_card: str, backend: str = 'auto', threads: int = 0,
     except (TypeError, ValueError) as exc:
         raise ConfigError(f'{spec.source}: {exc}') from None
     name = choose_backend(backend, spec.files)
-    path = resolve_path(spec.files[name], os.path.dirname(os.path.abspath(spec.source)),
-                        spec.install_hint)
+    path = resolve_path(_with_soc(spec.files[name], soc, spec.source),
+                        os.path.dirname(os.path.abspath(spec.source)), spec.install_hint)
     try:
         runtime = backend_class(name)(path, threads=threads, cpu_affinity=cpu_affinity,
                                       **(backend_options or {}))

@@ -201,6 +201,9 @@ def _parameters(options):
             t.PARAMETER_INTEGER, 'Inference workers, each with its own model context (one per '
             'NPU core on RKNN boards); results stay in frame order.', read_only=True,
             int_range=(1, 16))),
+        ('soc', '', _descriptor(
+            t.PARAMETER_STRING, 'SoC name filling {soc} in model card file names (rk3588, x5, '
+            '...); empty: read from the device tree.', read_only=True)),
         ('core_mask', 'auto', _descriptor(
             t.PARAMETER_STRING, 'NPU core(s): RKNN masks auto, 0, 1, 2, 0_1, 0_1_2; RDK BPU '
             'core ids. Comma-separated: one per worker.', read_only=True,
@@ -288,6 +291,7 @@ class DetectorNode(Node):
             self._models.append(load_model(
                 model, backend=backend, threads=self._param('threads'), cpu_affinity=cpus,
                 backend_options={option_name: mask} if mask else None,
+                soc=self._param('soc') or None,
                 confidence_threshold=self._param('confidence_threshold'),
                 nms_threshold=self._param('nms_threshold'),
                 max_detections=self._param('max_detections')))

@@ -1,0 +1,190 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+Board profiles: which backend, model files, NPU cores and CPU cores a board uses.
+
+``config/boards/<board>.yaml`` holds one profile per board. This module (pure Python, no ROS)
+loads them, recognises the board it runs on from the device tree, and turns a profile plus
+launch arguments into node parameters; ``launch/perception.launch.py`` only calls it.
+"""
+
+from dataclasses import dataclass, field
+import os
+from typing import Dict, List, Optional, Tuple
+
+import yaml
+
+from .errors import ConfigError
+
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COMPATIBLE = '/proc/device-tree/compatible'
+# device-tree "compatible" entries (vendor,soc) -> board profile. RK3588S reports rk3588s.
+SOC_BOARDS = {'rk3588': 'rk3588', 'rk3588s': 'rk3588', 'rk3576': 'rk3576',
+              'rk3568': 'rk3568', 'rk3566': 'rk3566', 'rk3562': 'rk3562'}
+# D-Robotics device trees name the SoC family; matched as substrings of the entries.
+RDK_MARKERS = (('s100', 'rdk_s100'), ('x5', 'rdk_x5'), ('j5', 'rdk_ultra'),
+               ('ultra', 'rdk_ultra'), ('x3', 'rdk_x3'))
+TASK_EXECUTABLES = {'detect': 'detector_node'}
+PROFILE_KEYS = {'board', 'soc', 'description', 'backend', 'npu_cores', 'workers', 'core_mask',
+                'threads', 'cpu_affinity', 'image_encoding', 'camera', 'models'}
+# Camera drivers the launch file can start: package, executable, the image topic it publishes
+# (relative to its namespace), whether it is sensor_msgs/Image ('raw') or CompressedImage, and
+# the parameters we set. Facts from the drivers' documentation; not verified on hardware here.
+CAMERAS = {
+    'usb_cam': ('usb_cam', 'usb_cam_node_exe', 'image_raw', 'raw',
+                {'video_device': '/dev/video0', 'image_width': 640, 'image_height': 480,
+                 'framerate': 30.0}),
+    'v4l2_camera': ('v4l2_camera', 'v4l2_camera_node', 'image_raw', 'raw',
+                    {'video_device': '/dev/video0', 'image_size': [640, 480]}),
+    'hobot_usb_cam': ('hobot_usb_cam', 'hobot_usb_cam', 'image', 'raw',
+                      {'usb_video_device': '/dev/video8', 'usb_image_width': 640,
+                       'usb_image_height': 480}),
+    'mipi_cam': ('mipi_cam', 'mipi_cam', 'image_raw', 'raw',
+                 {'out_format': 'nv12', 'image_width': 640, 'image_height': 640,
+                  'io_method': 'ros'}),
+}
+
+
+@dataclass
+class BoardProfile:
+    """One board's defaults (see config/boards/*.yaml for the meaning of each field)."""
+
+    board: str
+    soc: str
+    backend: str
+    description: str = ''
+    npu_cores: int = 0
+    workers: int = 1
+    core_mask: str = 'auto'
+    threads: int = 0
+    cpu_affinity: List[int] = field(default_factory=list)
+    image_encoding: str = 'bgr8'
+    camera: str = 'usb_cam'
+    models: Dict[str, str] = field(default_factory=dict)
+    path: str = ''
+
+
+def boards_dir(share_dir: Optional[str] = None) -> str:
+    """Return the folder of the board profiles: installed share/ first, else the source tree."""
+    if share_dir:
+        return os.path.join(share_dir, 'config', 'boards')
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        path = os.path.join(get_package_share_directory('edge_perception'), 'config', 'boards')
+        if os.path.isdir(path):
+            return path
+    except (ImportError, LookupError, ValueError):
+        pass
+    return os.path.join(PACKAGE_ROOT, 'config', 'boards')
+
+
+def known_boards(folder: Optional[str] = None) -> List[str]:
+    """Return the names of every board profile."""
+    folder = folder or boards_dir()
+    return sorted(os.path.splitext(f)[0] for f in os.listdir(folder) if f.endswith('.yaml'))
+
+
+def detect_board(compatible: str = COMPATIBLE) -> Tuple[str, str]:
+    """
+    Recognise the board from the device tree; return (board, evidence).
+
+    ('pc', reason) when there is no device tree or it names no supported SoC.
+    """
+    try:
+        with open(compatible, 'rb') as f:
+            entries = [e.decode('ascii', 'replace').strip().lower()
+                       for e in f.read().split(b'\0') if e.strip()]
+    except OSError as exc:
+        return 'pc', f'no device tree ({exc.strerror.lower() if exc.strerror else exc})'
+    for entry in entries:
+        vendor, _, soc = entry.partition(',')
+        if vendor == 'rockchip' and soc in SOC_BOARDS:
+            return SOC_BOARDS[soc], f'{compatible}: {entry}'
+    for entry in entries:
+        for marker, board in RDK_MARKERS:
+            if marker in entry.partition(',')[2] and not entry.startswith('rockchip'):
+                return board, f'{compatible}: {entry}'
+    return 'pc', f'{compatible} names no supported SoC ({", ".join(entries) or "empty"})'
+
+
+def load_profile(board: str = 'auto', folder: Optional[str] = None,
+                 compatible: str = COMPATIBLE) -> BoardProfile:
+    """Load a board profile by name ('auto': the board this runs on)."""
+    folder = folder or boards_dir()
+    if board == 'auto':
+        board, _ = detect_board(compatible)
+    path = os.path.join(folder, f'{board}.yaml')
+    if not os.path.isfile(path):
+        raise ConfigError(f'unknown board {board!r}; known: {", ".join(known_boards(folder))} '
+                          '(or auto)')
+    with open(path, encoding='utf-8') as f:
+        data = yaml.safe_load(f) or {}
+    unknown = set(data) - PROFILE_KEYS
+    if unknown:
+        raise ConfigError(f'{path}: unknown keys {sorted(unknown)}')
+    try:
+        profile = BoardProfile(**data, path=path)
+    except TypeError as exc:
+        raise ConfigError(f'{path}: {exc}') from None
+    profile.core_mask = str(profile.core_mask)
+    if profile.camera not in CAMERAS:
+        raise ConfigError(f'{path}: camera {profile.camera!r} is not one of {sorted(CAMERAS)}')
+    return profile
+
+
+def node_parameters(profile: BoardProfile, task: str = 'detect', model: str = '',
+                    share_dir: Optional[str] = None, **overrides) -> Dict[str, object]:
+    """
+    Return the node parameters a profile implies for ``task``.
+
+    model: a card or model file ('' = the profile's default for the task, relative to the
+    package share directory). overrides: parameters given at launch (e.g. publish_debug_image)
+    win over the profile.
+    """
+    if task not in TASK_EXECUTABLES:
+        raise ConfigError(f'task {task!r} is not one of {sorted(TASK_EXECUTABLES)}')
+    if not model:
+        if task not in profile.models:
+            raise ConfigError(f'board {profile.board} has no default {task} model; '
+                              'pass model:=<card or file>')
+        base = share_dir or os.path.dirname(os.path.dirname(boards_dir(share_dir)))
+        model = os.path.join(base, profile.models[task])
+    params = {
+        'model': model,
+        'backend': profile.backend,
+        'soc': profile.soc,
+        'workers': int(profile.workers),
+        'core_mask': profile.core_mask,
+        'threads': int(profile.threads),
+        'cpu_affinity': [int(c) for c in profile.cpu_affinity],
+    }
+    if profile.backend == 'onnxruntime' or not profile.core_mask:
+        params['core_mask'] = 'auto'
+    params.update({k: v for k, v in overrides.items() if v is not None})
+    return params
+
+
+def camera_node(name: str, profile: Optional[BoardProfile] = None) -> Dict[str, object]:
+    """Describe the camera driver node ``name`` ('' or 'none': no camera)."""
+    if name in ('', 'none'):
+        return {}
+    if name == 'default' and profile is not None:
+        name = profile.camera
+    if name not in CAMERAS:
+        raise ConfigError(f'camera {name!r} is not one of {", ".join(sorted(CAMERAS))} '
+                          '(or none)')
+    package, executable, topic, transport, params = CAMERAS[name]
+    return {'package': package, 'executable': executable, 'name': 'camera',
+            'image_topic': f'camera/{topic}', 'transport': transport,
+            'parameters': dict(params)}

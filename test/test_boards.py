@@ -1,0 +1,125 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+Board profiles and the launch logic (edge_perception.boards), tested without ROS launch.
+
+launch/perception.launch.py only evaluates its arguments and calls this module; the ROS
+`launch` package itself is not installable here, so the file is parsed, not run.
+"""
+
+import ast
+import os
+
+from edge_perception import boards
+from edge_perception.errors import ConfigError
+from edge_perception.spec import load_card
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REQUIRED = ('rk3588', 'rk3576', 'rk3568', 'rk3566', 'rk3562', 'rdk_x3', 'rdk_x5', 'rdk_ultra',
+            'rdk_s100', 'pc')
+FOLDER = os.path.join(ROOT, 'config', 'boards')
+
+
+def test_every_required_board_has_a_profile():
+    assert set(REQUIRED) <= set(boards.known_boards(FOLDER))
+
+
+@pytest.mark.parametrize('board', REQUIRED)
+def test_profile_resolves_to_node_parameters(board):
+    profile = boards.load_profile(board, FOLDER)
+    params = boards.node_parameters(profile, 'detect', share_dir=ROOT)
+    assert params['backend'] == profile.backend
+    assert os.path.isfile(params['model']), params['model']
+    card = load_card(params['model'])
+    assert profile.backend in card.files or board == 'pc'
+    masks = params['core_mask'].split(',')
+    assert params['core_mask'] == 'auto' or len(masks) == params['workers']
+    if profile.backend == 'rknn':
+        # a multi-core mask only on SoCs with that many NPU cores
+        assert profile.npu_cores >= len(masks)
+        assert params['threads'] == 1
+    if board in ('rk3588', 'rk3576'):
+        assert params['cpu_affinity'] == [4, 5, 6, 7]          # the big cores
+        assert params['workers'] == profile.npu_cores
+    if profile.backend == 'rdk':
+        assert profile.image_encoding == 'nv12'
+
+
+def test_launch_arguments_override_the_profile():
+    profile = boards.load_profile('rk3588', FOLDER)
+    params = boards.node_parameters(profile, 'detect', model='/m.yaml', share_dir=ROOT,
+                                    workers=1, publish_debug_image=True, image_transport=None)
+    assert params['model'] == '/m.yaml' and params['workers'] == 1
+    assert params['publish_debug_image'] is True and 'image_transport' not in params
+
+
+@pytest.mark.parametrize('entries,board', [
+    (b'friendlyelec,nanopi-r6s\0rockchip,rk3588s\0', 'rk3588'),
+    (b'radxa,rock-5b\0rockchip,rk3588\0', 'rk3588'),
+    (b'rockchip,rk3576-evb\0rockchip,rk3576\0', 'rk3576'),
+    (b'rockchip,rk3566-box\0rockchip,rk3566\0', 'rk3566'),
+    (b'rockchip,rk3568\0', 'rk3568'),
+    (b'rockchip,rk3562\0', 'rk3562'),
+    (b'hobot,x3\0', 'rdk_x3'),
+    (b'd-robotics,rdk-x5\0', 'rdk_x5'),
+    (b'hobot,j5\0', 'rdk_ultra'),
+    (b'd-robotics,s100\0', 'rdk_s100'),
+    (b'raspberrypi,4-model-b\0brcm,bcm2711\0', 'pc'),
+])
+def test_board_auto_detection_from_the_device_tree(tmp_path, entries, board):
+    compatible = tmp_path / 'compatible'
+    compatible.write_bytes(entries)
+    found, evidence = boards.detect_board(str(compatible))
+    assert found == board and str(compatible) in evidence
+    assert boards.load_profile('auto', FOLDER, str(compatible)).board == board
+
+
+def test_no_device_tree_means_pc(tmp_path):
+    board, evidence = boards.detect_board(str(tmp_path / 'absent'))
+    assert board == 'pc' and 'no device tree' in evidence
+
+
+def test_unknown_board_task_and_camera_are_rejected_with_the_choices():
+    with pytest.raises(ConfigError, match='rk3588'):
+        boards.load_profile('rk9999', FOLDER)
+    profile = boards.load_profile('pc', FOLDER)
+    with pytest.raises(ConfigError, match='task'):
+        boards.node_parameters(profile, 'dance', share_dir=ROOT)
+    with pytest.raises(ConfigError, match='usb_cam'):
+        boards.camera_node('webcam9000', profile)
+
+
+def test_bad_profile_file_is_rejected(tmp_path):
+    (tmp_path / 'odd.yaml').write_text('board: odd\nsoc: odd\nbackend: rknn\nflux: 3\n')
+    with pytest.raises(ConfigError, match='unknown keys'):
+        boards.load_profile('odd', str(tmp_path))
+
+
+def test_camera_drivers():
+    assert boards.camera_node('none') == {}
+    x5 = boards.camera_node('default', boards.load_profile('rdk_x5', FOLDER))
+    assert x5['package'] == 'mipi_cam' and x5['parameters']['out_format'] == 'nv12'
+    usb = boards.camera_node('usb_cam')
+    assert usb['executable'] == 'usb_cam_node_exe' and usb['image_topic'] == 'camera/image_raw'
+
+
+def test_launch_files_only_use_the_module():
+    for name in ('perception.launch.py', 'detector.launch.py'):
+        tree = ast.parse(open(os.path.join(ROOT, 'launch', name)).read())
+        functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        assert 'generate_launch_description' in functions
+    source = open(os.path.join(ROOT, 'launch', 'perception.launch.py')).read()
+    for call in ('load_profile', 'node_parameters', 'camera_node'):
+        assert f'boards.{call}(' in source
