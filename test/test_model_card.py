@@ -132,7 +132,7 @@ def test_parse_names_forms():
 
 def test_soc_placeholder_picks_the_board_file(tmp_path):
     write_dense_model(str(tmp_path / 'net_rk3588.onnx'), num_classes=1)
-    card = write(tmp_path, 'files: {onnxruntime: net_{soc}.onnx}\n')
+    card = write(tmp_path, 'files:\n  onnxruntime: net_{soc}.onnx\n')
     assert load_model(card, soc='rk3588').class_names == ('0',)
     with pytest.raises(ModelLoadError, match='net_rk3576.onnx'):
         load_model(card, soc='rk3576')
