@@ -12,11 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-The ``edge-perception`` command line: detect, info, bench, demo.
+The ``edge-perception`` command line: detect, info, bench, doctor, demo.
 
 edge-perception detect MODEL IMAGE... [--output DIR]   run a model on image files (no ROS)
 edge-perception info MODEL                             show the recognised layout and input
 edge-perception bench [--model CARD]                   per-stage and decode latency tables
+edge-perception doctor [--model CARD]                  what this machine can run, and fixes
 edge-perception demo [--output DIR]                    the ROS 2 demo graph (needs rclpy)
 """
 
@@ -101,6 +102,13 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _cmd_doctor(args) -> int:
+    from . import doctor
+    checks = doctor.run(args.model if args.model_given else None, args.backend)
+    print(doctor.report(checks))
+    return 1 if any(c.level == doctor.FAIL for c in checks) else 0
+
+
 def _cmd_demo(args) -> int:
     from .ros.demo import run_demo
     return run_demo(model=args.model, output=args.output, period=args.period)
@@ -137,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--seconds', type=float, default=15.0, help='per pool measurement')
     p.set_defaults(func=_cmd_bench)
 
+    p = sub.add_parser('doctor', help='check this machine: board, NPU, runtimes, ROS, a model')
+    p.add_argument('--model', default=None, help='also load this card or model file')
+    p.add_argument('--backend', default='auto')
+    p.set_defaults(func=_cmd_doctor)
+
     p = sub.add_parser('demo', help='run the ROS 2 demo graph on sample images')
     p.add_argument('--model', default=None)
     p.add_argument('--output', default='out/demo', help='annotated images go here')
@@ -149,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of the ``edge-perception`` console script."""
     args = build_parser().parse_args(argv)
+    args.model_given = getattr(args, 'model', None) is not None
     if getattr(args, 'model', None) is None:
         args.model = default_card()
     from .errors import EdgePerceptionError

@@ -1,0 +1,172 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+``edge-perception doctor``: what this machine can run, each check with a verdict and a fix.
+
+Board (device tree), NPU presence and versions, backend runtimes and their versions, the ROS
+pieces the nodes need, and optionally a model (loaded the way the node would load it).
+"""
+
+from dataclasses import dataclass
+import importlib.metadata
+import importlib.util
+import os
+import platform
+from typing import Callable, List, Optional
+
+from . import boards
+from .backends import BACKENDS, runtime_available
+
+OK, WARN, FAIL, INFO = 'ok', 'warn', 'fail', 'info'
+# Python distributions that carry each runtime package (for the version shown).
+DISTRIBUTIONS = {'onnxruntime': ('onnxruntime', 'onnxruntime-gpu'),
+                 'rknnlite': ('rknn-toolkit-lite2', 'rknn_toolkit_lite2'),
+                 'hobot_dnn': ('hobot-dnn', 'hobot_dnn'), 'hbm_runtime': ('hbm-runtime',)}
+NPU_DRIVER_FILES = ('/sys/kernel/debug/rknpu/version', '/proc/debug/rknpu/version')
+BPU_DEVICES = ('/dev/bpu', '/dev/bpu0', '/dev/bpu_core0')
+
+
+@dataclass
+class Check:
+    """One line of the report."""
+
+    level: str
+    name: str
+    message: str
+    fix: str = ''
+
+    def __str__(self) -> str:
+        tag = {OK: ' ok ', WARN: 'warn', FAIL: 'FAIL', INFO: 'info'}[self.level]
+        return f'[{tag}] {self.name}: {self.message}' + (f'\n       fix: {self.fix}'
+                                                        if self.fix else '')
+
+
+def _version(package: str) -> str:
+    for dist in DISTRIBUTIONS.get(package, (package,)):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return 'version unknown'
+
+
+def _read(path: str) -> Optional[str]:
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def check_board(compatible: str = boards.COMPATIBLE) -> List[Check]:
+    """Board and SoC from the device tree."""
+    board, evidence = boards.detect_board(compatible)
+    if board == 'pc':
+        return [Check(INFO, 'board', f'no supported NPU board detected ({evidence}): '
+                      'profile pc, ONNX Runtime on the CPU')]
+    profile = boards.load_profile(board)
+    return [Check(OK, 'board', f'{board}: {profile.description} ({evidence})')]
+
+
+def check_npu(board: str, driver_files=NPU_DRIVER_FILES, bpu_devices=BPU_DEVICES) -> List[Check]:
+    """NPU present, and its driver version where readable."""
+    if board == 'pc':
+        return [Check(INFO, 'npu', 'no NPU present: the CPU default (onnxruntime) will be used')]
+    if board.startswith('rk'):
+        for path in driver_files:
+            text = _read(path)
+            if text:
+                return [Check(OK, 'npu driver', f'{text} ({path})')]
+        return [Check(WARN, 'npu driver', 'version not readable ('
+                      + ', '.join(driver_files) + ')',
+                      'run doctor as root (debugfs), or check `dmesg | grep -i rknpu`')]
+    found = [d for d in bpu_devices if os.path.exists(d)]
+    if found:
+        return [Check(OK, 'bpu', f'device {found[0]} present')]
+    return [Check(WARN, 'bpu', 'no BPU device node found (' + ', '.join(bpu_devices) + ')',
+                  'use the board vendor\'s system image')]
+
+
+def check_backends(board: str) -> List[Check]:
+    """Each backend's runtime: importable, and its version."""
+    wanted = 'onnxruntime' if board == 'pc' else boards.load_profile(board).backend
+    checks = []
+    for name, (_, packages, fix) in BACKENDS.items():
+        present = [p for p in packages if importlib.util.find_spec(p) is not None]
+        if present:
+            checks.append(Check(OK, f'backend {name}',
+                                f'{present[0]} {_version(present[0])} importable'))
+        elif name == wanted:
+            checks.append(Check(FAIL, f'backend {name}', f'{" or ".join(packages)} not '
+                                'importable, and this board needs it', fix))
+        else:
+            checks.append(Check(INFO, f'backend {name}', f'{" or ".join(packages)} not '
+                                'installed (not needed on this machine)'))
+    if not runtime_available(wanted) and board != 'pc' and runtime_available('onnxruntime'):
+        checks.append(Check(WARN, 'fallback', f'{wanted} runtime missing: only ONNX Runtime on '
+                            'the CPU can run models here'))
+    return checks
+
+
+def check_ros() -> List[Check]:
+    """The ROS 2 pieces the nodes import."""
+    checks = []
+    for module, fix in (('rclpy', 'source your ROS 2 installation (setup.bash)'),
+                        ('vision_msgs', 'sudo apt install ros-$ROS_DISTRO-vision-msgs'),
+                        ('diagnostic_msgs', 'sudo apt install ros-$ROS_DISTRO-diagnostic-msgs'),
+                        ('sensor_msgs', 'source your ROS 2 installation')):
+        if importlib.util.find_spec(module) is None:
+            checks.append(Check(FAIL, f'ros {module}', 'not importable', fix))
+        else:
+            checks.append(Check(OK, f'ros {module}', 'importable'))
+    distro = os.environ.get('ROS_DISTRO')
+    checks.append(Check(INFO, 'ros distro', distro or 'ROS_DISTRO not set'))
+    return checks
+
+
+def check_model(model: str, backend: str = 'auto') -> List[Check]:
+    """Load a model as the node would; report its layout or the reason it cannot load."""
+    from .errors import EdgePerceptionError
+    from .model import load_model
+    try:
+        with load_model(model, backend=backend) as loaded:
+            checks = [Check(OK, 'model', loaded.describe())]
+            for finding in getattr(loaded.backend, 'findings', ()):
+                checks.append(Check(WARN, 'model runtime', str(finding)))
+            return checks
+    except EdgePerceptionError as exc:
+        return [Check(FAIL, 'model', str(exc))]
+
+
+def run(model: Optional[str] = None, backend: str = 'auto',
+        compatible: str = boards.COMPATIBLE,
+        extra: Optional[List[Callable[[], List[Check]]]] = None) -> List[Check]:
+    """Every check, in report order."""
+    board, _ = boards.detect_board(compatible)
+    checks = [Check(INFO, 'system', f'{platform.machine()}, Python {platform.python_version()}, '
+                    f'{platform.system()} {platform.release()}')]
+    checks += check_board(compatible) + check_npu(board) + check_backends(board) + check_ros()
+    for more in extra or ():
+        checks += more()
+    if model:
+        checks += check_model(model, backend)
+    return checks
+
+
+def report(checks: List[Check]) -> str:
+    """The report text with a closing verdict line."""
+    failed = [c for c in checks if c.level == FAIL]
+    verdict = ('verdict: ready' if not failed else
+               f'verdict: {len(failed)} problem(s) to fix before the nodes can run')
+    return '\n'.join(str(c) for c in checks) + '\n' + verdict

@@ -1,0 +1,70 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+``edge-perception doctor`` on this machine (no NPU) and on simulated boards (fake /proc, /sys).
+"""
+
+import subprocess
+import sys
+
+from edge_perception import doctor
+import pytest
+
+
+def levels(checks, name):
+    return [c.level for c in checks if c.name == name]
+
+
+def test_this_machine_says_plainly_there_is_no_npu_and_the_cpu_default_is_used(tmp_path):
+    checks = doctor.run(compatible=str(tmp_path / 'no-device-tree'))
+    text = doctor.report(checks)
+    assert 'no NPU present: the CPU default (onnxruntime) will be used' in text
+    assert levels(checks, 'backend onnxruntime') == [doctor.OK]
+    assert levels(checks, 'backend rknn') == [doctor.INFO]      # not needed on a PC
+    assert text.splitlines()[-1] == 'verdict: ready'
+
+
+def test_an_rk3588_without_rknnlite_fails_with_the_fix(tmp_path):
+    compatible = tmp_path / 'compatible'
+    compatible.write_bytes(b'radxa,rock-5b\0rockchip,rk3588\0')
+    checks = doctor.run(compatible=str(compatible))
+    (rknn,) = [c for c in checks if c.name == 'backend rknn']
+    assert rknn.level == doctor.FAIL and 'rknn_toolkit_lite2' in rknn.fix
+    assert 'problem(s) to fix' in doctor.report(checks)
+    assert any(c.name == 'board' and 'rk3588' in c.message for c in checks)
+
+
+def test_npu_driver_version_is_read_when_present(tmp_path):
+    version = tmp_path / 'version'
+    version.write_text('RKNPU driver: v0.9.6\n')
+    (check,) = doctor.check_npu('rk3588', driver_files=(str(version),))
+    assert check.level == doctor.OK and 'v0.9.6' in check.message
+    (missing,) = doctor.check_npu('rk3588', driver_files=(str(tmp_path / 'none'),))
+    assert missing.level == doctor.WARN and 'root' in missing.fix
+    (bpu,) = doctor.check_npu('rdk_x5', bpu_devices=(str(version),))
+    assert bpu.level == doctor.OK
+
+
+def test_a_model_that_cannot_load_is_a_failure_naming_the_file(tmp_path):
+    (check,) = doctor.check_model(str(tmp_path / 'absent.onnx'))
+    assert check.level == doctor.FAIL and 'absent.onnx' in check.message
+
+
+@pytest.mark.parametrize('args,code', [(['doctor'], 0),
+                                       (['doctor', '--model', '/nonexistent/m.onnx'], 1)])
+def test_cli_exit_code(args, code):
+    result = subprocess.run([sys.executable, '-m', 'edge_perception.cli'] + args,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert 'verdict:' in result.stdout
