@@ -48,8 +48,8 @@ class Check:
 
     def __str__(self) -> str:
         tag = {OK: ' ok ', WARN: 'warn', FAIL: 'FAIL', INFO: 'info'}[self.level]
-        return f'[{tag}] {self.name}: {self.message}' + (f'\n       fix: {self.fix}'
-                                                        if self.fix else '')
+        fix = f'\n       fix: {self.fix}' if self.fix else ''
+        return f'[{tag}] {self.name}: {self.message}{fix}'
 
 
 def _version(package: str) -> str:
@@ -70,7 +70,7 @@ def _read(path: str) -> Optional[str]:
 
 
 def check_board(compatible: str = boards.COMPATIBLE) -> List[Check]:
-    """Board and SoC from the device tree."""
+    """Check the board and SoC from the device tree."""
     board, evidence = boards.detect_board(compatible)
     if board == 'pc':
         return [Check(INFO, 'board', f'no supported NPU board detected ({evidence}): '
@@ -80,7 +80,7 @@ def check_board(compatible: str = boards.COMPATIBLE) -> List[Check]:
 
 
 def check_npu(board: str, driver_files=NPU_DRIVER_FILES, bpu_devices=BPU_DEVICES) -> List[Check]:
-    """NPU present, and its driver version where readable."""
+    """Check that an NPU is present, and its driver version where readable."""
     if board == 'pc':
         return [Check(INFO, 'npu', 'no NPU present: the CPU default (onnxruntime) will be used')]
     if board.startswith('rk'):
@@ -95,11 +95,11 @@ def check_npu(board: str, driver_files=NPU_DRIVER_FILES, bpu_devices=BPU_DEVICES
     if found:
         return [Check(OK, 'bpu', f'device {found[0]} present')]
     return [Check(WARN, 'bpu', 'no BPU device node found (' + ', '.join(bpu_devices) + ')',
-                  'use the board vendor\'s system image')]
+                  "use the board vendor's system image")]
 
 
 def check_backends(board: str) -> List[Check]:
-    """Each backend's runtime: importable, and its version."""
+    """Check each backend's runtime: importable, and its version."""
     wanted = 'onnxruntime' if board == 'pc' else boards.load_profile(board).backend
     checks = []
     for name, (_, packages, fix) in BACKENDS.items():
@@ -120,7 +120,7 @@ def check_backends(board: str) -> List[Check]:
 
 
 def check_ros() -> List[Check]:
-    """The ROS 2 pieces the nodes import."""
+    """Check the ROS 2 pieces the nodes import."""
     checks = []
     for module, fix in (('rclpy', 'source your ROS 2 installation (setup.bash)'),
                         ('vision_msgs', 'sudo apt install ros-$ROS_DISTRO-vision-msgs'),
@@ -136,7 +136,7 @@ def check_ros() -> List[Check]:
 
 
 def check_model(model: str, backend: str = 'auto') -> List[Check]:
-    """Load a model as the node would; report its layout or the reason it cannot load."""
+    """Load a model as the node would; report its layout or why it cannot load."""
     from .errors import EdgePerceptionError
     from .model import load_model
     try:
@@ -152,7 +152,7 @@ def check_model(model: str, backend: str = 'auto') -> List[Check]:
 def run(model: Optional[str] = None, backend: str = 'auto',
         compatible: str = boards.COMPATIBLE,
         extra: Optional[List[Callable[[], List[Check]]]] = None) -> List[Check]:
-    """Every check, in report order."""
+    """Run every check, in report order."""
     board, _ = boards.detect_board(compatible)
     checks = [Check(INFO, 'system', f'{platform.machine()}, Python {platform.python_version()}, '
                     f'{platform.system()} {platform.release()}')]
@@ -165,7 +165,7 @@ def run(model: Optional[str] = None, backend: str = 'auto',
 
 
 def report(checks: List[Check]) -> str:
-    """The report text with a closing verdict line."""
+    """Format the checks with a closing verdict line."""
     failed = [c for c in checks if c.level == FAIL]
     verdict = ('verdict: ready' if not failed else
                f'verdict: {len(failed)} problem(s) to fix before the nodes can run')

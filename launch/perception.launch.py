@@ -25,12 +25,11 @@ config/boards/<board>.yaml through edge_perception.boards, which is tested witho
 """
 
 from ament_index_python.packages import get_package_share_directory
+from edge_perception import boards
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-
-from edge_perception import boards
 
 ARGUMENTS = (
     ('board', 'auto', 'board profile, or auto'),

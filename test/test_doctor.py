@@ -11,9 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""
-``edge-perception doctor`` on this machine (no NPU) and on simulated boards (fake /proc, /sys).
-"""
+"""``edge-perception doctor`` here (no NPU) and on simulated boards (fake /proc and /sys)."""
 
 import subprocess
 import sys
