@@ -15,7 +15,9 @@
 Pre-processing driven by the model's input spec, with the exact inverse transform.
 
 Letterbox or stretch, colour order, normalisation, NCHW/NHWC, float/uint8: all read from an
-InputSpec, and the Letterbox returned maps outputs back to source pixels.
+InputSpec, and the Letterbox returned maps outputs back to source pixels. NV12 (the D-Robotics
+BPU input) is one more colour: a flat uint8 Y plane followed by interleaved U/V, and NV12 camera
+frames (``Nv12Frame``) pass straight through when they already have the network's size.
 """
 
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ import numpy as np
 
 LAYOUTS = ('nchw', 'nhwc')
 DTYPES = ('float32', 'float16', 'uint8')
-COLORS = ('rgb', 'bgr')
+COLORS = ('rgb', 'bgr', 'nv12')
 RESIZE_MODES = ('letterbox', 'stretch')
 
 
@@ -37,6 +39,8 @@ class InputSpec:
 
     mean/std are per channel in the model's colour order, in 0-255 pixel units; they are ignored
     for uint8 inputs (NPU models carry their normalisation inside, e.g. RKNN mean 0 std 255).
+    color 'nv12': the tensor is the flat uint8 NV12 buffer (H*W*3/2 bytes), as the D-Robotics
+    runtimes take it; it needs dtype uint8 and an even width and height.
     """
 
     height: int = 640
@@ -61,10 +65,16 @@ class InputSpec:
             raise ValueError(f'mean {self.mean} and std {self.std} need 3 values, std > 0')
         if not 0 <= self.pad_value <= 255:
             raise ValueError(f'pad_value {self.pad_value} must be within 0..255')
+        if self.color == 'nv12':
+            if self.dtype != 'uint8':
+                raise ValueError(f'input color nv12 needs dtype uint8, not {self.dtype}')
+            check_nv12_size(self.width, self.height)
 
     @property
     def shape(self) -> Tuple[int, int, int, int]:
-        """Batch-1 tensor shape in this spec's layout."""
+        """Batch-1 tensor shape in this spec's layout (NV12: the flat buffer's length)."""
+        if self.color == 'nv12':
+            return (self.height * self.width * 3 // 2,)
         if self.layout == 'nchw':
             return (1, 3, self.height, self.width)
         return (1, self.height, self.width, 3)
@@ -168,11 +178,79 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
     raise ValueError(f'image shape {image.shape} is not (H, W[, 1|3|4])')
 
 
-def preprocess(image_bgr: np.ndarray, spec: InputSpec) -> Tuple[np.ndarray, Letterbox]:
-    """Source BGR image -> (input tensor, transform to map outputs back)."""
+def check_nv12_size(width: int, height: int) -> None:
+    """Raise ValueError unless width x height can be NV12 (positive and even: 2x2 chroma)."""
+    if width <= 0 or height <= 0 or width % 2 or height % 2:
+        raise ValueError(f'NV12 needs an even width and height (its U/V plane is subsampled '
+                         f'2x2), got {width}x{height}')
+
+
+class Nv12Frame:
+    """
+    A frame that is already NV12: a Y plane (height x width) then interleaved U, V at half size.
+
+    data: a uint8 array of width*height*3/2 bytes in any shape (flat, or (height*3/2, width) as
+    OpenCV and ROS ``nv12`` Images hold it). It is kept as given (no copy).
+    """
+
+    __slots__ = ('data', 'width', 'height')
+
+    def __init__(self, data: np.ndarray, width: int, height: int):
+        width, height = int(width), int(height)
+        check_nv12_size(width, height)
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+            raise ValueError('NV12 data must be a uint8 numpy array')
+        if data.size != width * height * 3 // 2:
+            raise ValueError(f'NV12 {width}x{height} needs {width * height * 3 // 2} bytes, '
+                             f'got {data.size}')
+        self.data, self.width, self.height = data, width, height
+
+    @property
+    def flat(self) -> np.ndarray:
+        """Return the buffer as a flat array (a view when the data is contiguous)."""
+        return self.data.reshape(-1)
+
+    def to_bgr(self) -> np.ndarray:
+        """Return the frame as a BGR image (OpenCV's BT.601 NV12 conversion)."""
+        return cv2.cvtColor(self.data.reshape(self.height * 3 // 2, self.width),
+                            cv2.COLOR_YUV2BGR_NV12)
+
+
+def bgr_to_nv12(image: np.ndarray) -> np.ndarray:
+    """
+    Convert a BGR image with even sides to a flat NV12 buffer, as the D-Robotics demos do.
+
+    OpenCV's BGR -> I420 (BT.601, limited range), then the U and V planes interleaved, U first.
+    """
+    height, width = image.shape[:2]
+    check_nv12_size(width, height)
+    i420 = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420).reshape(-1)
+    area = height * width
+    nv12 = np.empty_like(i420)
+    nv12[:area] = i420[:area]
+    nv12[area::2] = i420[area:area + area // 4]
+    nv12[area + 1::2] = i420[area + area // 4:]
+    return nv12
+
+
+def preprocess(image_bgr, spec: InputSpec) -> Tuple[np.ndarray, Letterbox]:
+    """
+    Source image -> (input tensor, transform to map outputs back).
+
+    image_bgr: a BGR (or gray/BGRA) uint8 image, or an Nv12Frame. An Nv12Frame of exactly the
+    input size goes to an NV12 model as it is (no conversion, no copy); otherwise it is
+    converted to BGR and takes the normal way.
+    """
+    if isinstance(image_bgr, Nv12Frame):
+        frame = image_bgr
+        if spec.color == 'nv12' and (frame.width, frame.height) == (spec.width, spec.height):
+            return frame.flat, Letterbox(1.0, 1.0, 0, 0, frame.width, frame.height)
+        image_bgr = frame.to_bgr()
     image = as_bgr(image_bgr)
     boxed, info = letterbox(image, spec.width, spec.height, spec.pad_value,
                             keep_ratio=spec.resize == 'letterbox')
+    if spec.color == 'nv12':
+        return bgr_to_nv12(boxed), info
     if spec.color == 'rgb':
         boxed = cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB)
     return to_tensor(boxed, spec), info
