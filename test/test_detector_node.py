@@ -453,3 +453,39 @@ def test_card_thresholds_are_the_parameter_defaults(nodes, namespace, tiny_model
     assert node._model.options.confidence_threshold == pytest.approx(0.6)
     explicit = start_detector(nodes, namespace + '_b', card, confidence_threshold=0.1)
     assert explicit._model.options.confidence_threshold == pytest.approx(0.1)
+
+
+@pytest.mark.contract
+def test_nv12_frames_reach_an_nv12_model_unconverted(nodes, probe, namespace, tmp_path,
+                                                      monkeypatch):
+    """
+    Contract test (RDK BPU fake, see test_rdk_backend.py) over real DDS.
+
+    A TROS camera's nv12 Image of the network's size is handed to the BPU without conversion.
+    """
+    from .test_rdk_backend import fake_model, FAKES, frame, _forget_fakes
+    from edge_perception.preprocess import bgr_to_nv12
+    _forget_fakes()
+    monkeypatch.syspath_prepend(FAKES)
+    try:
+        card = fake_model(tmp_path)
+        node = start_detector(nodes, namespace, card, image_qos='reliable')
+        assert node._model.backend.name == 'rdk' and node._model.input_spec.color == 'nv12'
+        conversions = []
+        real = cv2.cvtColor
+        monkeypatch.setattr(cv2, 'cvtColor', lambda *a, **k: conversions.append(a[1]) or
+                            real(*a, **k))
+        detections = probe.collect(Detection2DArray, 'detections')
+        pub = probe.publisher_for(Image, 'image', RELIABLE)
+        nv12 = bgr_to_nv12(frame((255, 255, 255), box=(100, 60, 180, 200), size=(320, 320)))
+        conversions.clear()
+        msg = raw_image(nv12.reshape(480, 320), 'nv12', height=320, width=320)
+        got = send_and_receive(pub, detections, msg, stamped('cam', 5))
+        assert got is not None and len(got.detections) == 1
+        det = got.detections[0]
+        assert det.results[0].hypothesis.class_id == 'white'
+        assert (det.bbox.center.position.x, det.bbox.center.position.y) == \
+            pytest.approx((140, 130), abs=1.0)
+        assert conversions == []               # no colour conversion between DDS and the BPU
+    finally:
+        _forget_fakes()

@@ -51,13 +51,14 @@ from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_policy_name_from_kin
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from .image_conversions import bgr_to_image, compressed_to_bgr, image_to_bgr
+from .image_conversions import bgr_to_image, compressed_to_bgr, image_to_frame
 from .messages import detections_to_msg, diagnostic_array, diagnostic_status, label_info_msg
 from ..affinity import validate_cpus
 from ..drawing import annotate
 from ..errors import EdgePerceptionError, ImageFormatError
 from ..model import backend_for, card_options, load_model
 from ..pool import WorkerPool
+from ..preprocess import Nv12Frame
 
 try:  # Iron and newer
     from rclpy.event_handler import SubscriptionEventCallbacks
@@ -312,7 +313,10 @@ class DetectorNode(Node):
             self._enable_debug_image()
 
         self._compressed = transport == 'compressed'
-        self._convert = compressed_to_bgr if self._compressed else image_to_bgr
+        # NV12 models (RDK BPU) take nv12 camera frames as they are: no conversion, no copy.
+        keep_nv12 = self._model.input_spec.color == 'nv12'
+        self._convert = compressed_to_bgr if self._compressed else \
+            (lambda msg: image_to_frame(msg, keep_nv12))
         image_qos = qos_profile_sensor_data if self._image_qos == 'sensor_data' else \
             QoSProfile(depth=5, history=HistoryPolicy.KEEP_LAST,
                        reliability=ReliabilityPolicy.RELIABLE,
@@ -386,7 +390,8 @@ class DetectorNode(Node):
         self._det_pub.publish(detections_to_msg(detections, msg.header))
         publish = time.perf_counter() - t0
         if self._debug_pub is not None and self._debug_enabled:
-            self._debug_pub.publish(bgr_to_image(annotate(image, detections), msg.header))
+            bgr = image.to_bgr() if isinstance(image, Nv12Frame) else image
+            self._debug_pub.publish(bgr_to_image(annotate(bgr, detections), msg.header))
         self._stats.record(convert=convert, pre=times.pre, infer=times.infer,
                            decode=times.decode, publish=publish)
 

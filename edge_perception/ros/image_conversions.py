@@ -32,6 +32,7 @@ import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 
 from ..errors import ImageFormatError
+from ..preprocess import Nv12Frame
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,29 @@ def image_to_bgr(msg: Image) -> np.ndarray:
     the high byte of each sample (value / 256, as cv_bridge scales 16 to 8 bits).
     Raises ImageFormatError for an unknown encoding or inconsistent sizes.
     """
+    pixels, spec = _pixels(msg)
+    if spec.to_bgr is None:
+        return pixels
+    return cv2.cvtColor(pixels, spec.to_bgr)
+
+
+def image_to_frame(msg: Image, keep_nv12: bool):
+    """
+    Convert an Image for a model; with ``keep_nv12`` an unpadded nv12 image stays NV12.
+
+    An NPU model with an NV12 input (RDK BPU) then gets the camera's bytes without any
+    conversion (an ``Nv12Frame`` view of the message buffer); everything else becomes BGR.
+    """
+    if keep_nv12 and msg.encoding == 'nv12':
+        pixels, _ = _pixels(msg)
+        if pixels.flags['C_CONTIGUOUS']:
+            return Nv12Frame(pixels, int(msg.width), int(msg.height))
+        return Nv12Frame(np.ascontiguousarray(pixels), int(msg.width), int(msg.height))
+    return image_to_bgr(msg)
+
+
+def _pixels(msg: Image):
+    """Validate an Image and view its pixels (no copy) with the encoding's description."""
     encoding = msg.encoding
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     what = f'{encoding or "(no encoding)"} image {width}x{height}'
@@ -138,9 +162,7 @@ def image_to_bgr(msg: Image) -> np.ndarray:
     pixels = np.ndarray(shape, dtype, buffer=data, strides=strides)
     if spec.itemsize == 2:
         pixels = (pixels >> 8).astype(np.uint8)
-    if spec.to_bgr is None:
-        return pixels
-    return cv2.cvtColor(pixels, spec.to_bgr)
+    return pixels, spec
 
 
 def compressed_to_bgr(msg: CompressedImage) -> np.ndarray:
