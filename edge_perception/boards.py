@@ -95,6 +95,13 @@ def known_boards(folder: Optional[str] = None) -> List[str]:
     return sorted(os.path.splitext(f)[0] for f in os.listdir(folder) if f.endswith('.yaml'))
 
 
+def compatible_entries(compatible: str = COMPATIBLE) -> List[str]:
+    """Return the device tree's "compatible" entries, lower case (OSError when absent)."""
+    with open(compatible, 'rb') as f:
+        return [e.decode('ascii', 'replace').strip().lower()
+                for e in f.read().split(b'\0') if e.strip()]
+
+
 def detect_board(compatible: str = COMPATIBLE) -> Tuple[str, str]:
     """
     Recognise the board from the device tree; return (board, evidence).
@@ -102,9 +109,7 @@ def detect_board(compatible: str = COMPATIBLE) -> Tuple[str, str]:
     ('pc', reason) when there is no device tree or it names no supported SoC.
     """
     try:
-        with open(compatible, 'rb') as f:
-            entries = [e.decode('ascii', 'replace').strip().lower()
-                       for e in f.read().split(b'\0') if e.strip()]
+        entries = compatible_entries(compatible)
     except OSError as exc:
         return 'pc', f'no device tree ({exc.strerror.lower() if exc.strerror else exc})'
     for entry in entries:

@@ -457,7 +457,7 @@ def test_card_thresholds_are_the_parameter_defaults(nodes, namespace, tiny_model
 
 @pytest.mark.contract
 def test_nv12_frames_reach_an_nv12_model_unconverted(nodes, probe, namespace, tmp_path,
-                                                      monkeypatch):
+                                                     monkeypatch):
     """
     Contract test (RDK BPU fake, see test_rdk_backend.py) over real DDS.
 
@@ -473,8 +473,11 @@ def test_nv12_frames_reach_an_nv12_model_unconverted(nodes, probe, namespace, tm
         assert node._model.backend.name == 'rdk' and node._model.input_spec.color == 'nv12'
         conversions = []
         real = cv2.cvtColor
-        monkeypatch.setattr(cv2, 'cvtColor', lambda *a, **k: conversions.append(a[1]) or
-                            real(*a, **k))
+
+        def counting_cvt(*args, **kwargs):
+            conversions.append(args[1])
+            return real(*args, **kwargs)
+        monkeypatch.setattr(cv2, 'cvtColor', counting_cvt)
         detections = probe.collect(Detection2DArray, 'detections')
         pub = probe.publisher_for(Image, 'image', RELIABLE)
         nv12 = bgr_to_nv12(frame((255, 255, 255), box=(100, 60, 180, 200), size=(320, 320)))
