@@ -27,13 +27,13 @@ from typing import Callable, List, Optional
 
 from . import boards
 from .backends import BACKENDS, runtime_available
+from .backends import rknn_version
 
 OK, WARN, FAIL, INFO = 'ok', 'warn', 'fail', 'info'
 # Python distributions that carry each runtime package (for the version shown).
 DISTRIBUTIONS = {'onnxruntime': ('onnxruntime', 'onnxruntime-gpu'),
                  'rknnlite': ('rknn-toolkit-lite2', 'rknn_toolkit_lite2'),
                  'hobot_dnn': ('hobot-dnn', 'hobot_dnn'), 'hbm_runtime': ('hbm-runtime',)}
-NPU_DRIVER_FILES = ('/sys/kernel/debug/rknpu/version', '/proc/debug/rknpu/version')
 BPU_DEVICES = ('/dev/bpu', '/dev/bpu0', '/dev/bpu_core0')
 
 
@@ -61,14 +61,6 @@ def _version(package: str) -> str:
     return 'version unknown'
 
 
-def _read(path: str) -> Optional[str]:
-    try:
-        with open(path, encoding='utf-8', errors='replace') as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
 def check_board(compatible: str = boards.COMPATIBLE) -> List[Check]:
     """Check the board and SoC from the device tree."""
     board, evidence = boards.detect_board(compatible)
@@ -79,18 +71,22 @@ def check_board(compatible: str = boards.COMPATIBLE) -> List[Check]:
     return [Check(OK, 'board', f'{board}: {profile.description} ({evidence})')]
 
 
-def check_npu(board: str, driver_files=NPU_DRIVER_FILES, bpu_devices=BPU_DEVICES) -> List[Check]:
-    """Check that an NPU is present, and its driver version where readable."""
+def check_npu(board: str, paths: rknn_version.SystemPaths = rknn_version.DEFAULT_PATHS,
+              bpu_devices=BPU_DEVICES) -> List[Check]:
+    """Check that an NPU is present, and its driver and runtime versions where readable."""
     if board == 'pc':
         return [Check(INFO, 'npu', 'no NPU present: the CPU default (onnxruntime) will be used')]
     if board.startswith('rk'):
-        for path in driver_files:
-            text = _read(path)
-            if text:
-                return [Check(OK, 'npu driver', f'{text} ({path})')]
-        return [Check(WARN, 'npu driver', 'version not readable ('
-                      + ', '.join(driver_files) + ')',
-                      'run doctor as root (debugfs), or check `dmesg | grep -i rknpu`')]
+        driver, where = rknn_version.read_driver_version(paths.driver_version)
+        checks = [Check(OK, 'npu driver', f'RKNPU driver {driver} ({where})') if driver else
+                  Check(WARN, 'npu driver', f'version not readable: {where}',
+                        'run doctor as root (debugfs), or check `dmesg | grep -i rknpu`')]
+        runtime, where = rknn_version.read_runtime_version(paths.runtime_library)
+        checks.append(Check(OK, 'npu runtime', f'librknnrt {runtime} ({where})') if runtime
+                      else Check(FAIL, 'npu runtime', where,
+                                 'install librknnrt.so of the toolkit version your .rknn '
+                                 'files were built with (airockchip/rknn-toolkit2 rknpu2/)'))
+        return checks
     found = [d for d in bpu_devices if os.path.exists(d)]
     if found:
         return [Check(OK, 'bpu', f'device {found[0]} present')]
@@ -139,14 +135,20 @@ def check_model(model: str, backend: str = 'auto') -> List[Check]:
     """Load a model as the node would; report its layout or why it cannot load."""
     from .errors import EdgePerceptionError
     from .model import load_model
+    checks = []
+    if str(model).lower().endswith('.rknn') and os.path.isfile(model):
+        info = rknn_version.read_rknn_info(model)
+        checks.append(Check(INFO, 'rknn file', f'built by rknn-toolkit2 '
+                            f'{info.toolkit_version or "(unknown version)"} for '
+                            f'{", ".join(info.target_platforms) or "(unknown target)"}'))
     try:
         with load_model(model, backend=backend) as loaded:
-            checks = [Check(OK, 'model', loaded.describe())]
+            checks.append(Check(OK, 'model', loaded.describe()))
             for finding in getattr(loaded.backend, 'findings', ()):
                 checks.append(Check(WARN, 'model runtime', str(finding)))
-            return checks
     except EdgePerceptionError as exc:
-        return [Check(FAIL, 'model', str(exc))]
+        checks.append(Check(FAIL, 'model', str(exc)))
+    return checks
 
 
 def run(model: Optional[str] = None, backend: str = 'auto',

@@ -17,6 +17,7 @@ import subprocess
 import sys
 
 from edge_perception import doctor
+from edge_perception.backends.rknn_version import SystemPaths
 import pytest
 
 
@@ -43,13 +44,20 @@ def test_an_rk3588_without_rknnlite_fails_with_the_fix(tmp_path):
     assert any(c.name == 'board' and 'rk3588' in c.message for c in checks)
 
 
-def test_npu_driver_version_is_read_when_present(tmp_path):
+def test_npu_driver_and_runtime_versions_are_read_when_present(tmp_path):
     version = tmp_path / 'version'
     version.write_text('RKNPU driver: v0.9.6\n')
-    (check,) = doctor.check_npu('rk3588', driver_files=(str(version),))
-    assert check.level == doctor.OK and 'v0.9.6' in check.message
-    (missing,) = doctor.check_npu('rk3588', driver_files=(str(tmp_path / 'none'),))
-    assert missing.level == doctor.WARN and 'root' in missing.fix
+    library = tmp_path / 'librknnrt.so'
+    library.write_bytes(b'\0ELF...librknnrt version: 2.3.2 (429f97ae6b@2025-04-09T09:09:27)\0')
+    paths = SystemPaths(driver_version=(str(version),), runtime_library=(str(library),))
+    driver, runtime = doctor.check_npu('rk3588', paths)
+    assert driver.level == doctor.OK and '0.9.6' in driver.message
+    assert runtime.level == doctor.OK and '2.3.2' in runtime.message
+    absent = SystemPaths(driver_version=(str(tmp_path / 'none'),),
+                         runtime_library=(str(tmp_path / 'none.so'),))
+    driver, runtime = doctor.check_npu('rk3588', absent)
+    assert driver.level == doctor.WARN and 'root' in driver.fix
+    assert runtime.level == doctor.FAIL and 'librknnrt' in runtime.fix
     (bpu,) = doctor.check_npu('rdk_x5', bpu_devices=(str(version),))
     assert bpu.level == doctor.OK
 
@@ -66,3 +74,14 @@ def test_cli_exit_code(args, code):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == code, result.stdout + result.stderr
     assert 'verdict:' in result.stdout
+
+
+def test_an_rknn_model_shows_its_toolkit_and_target_even_without_the_runtime(tmp_path):
+    from .test_rknn_backend import write_rknn
+    path = str(tmp_path / 'yolo.rknn')
+    write_rknn(path, platform='rk3576', toolkit='2.3.2')
+    checks = doctor.check_model(path)
+    info = next(c for c in checks if c.name == 'rknn file')
+    assert '2.3.2' in info.message and 'rk3576' in info.message
+    (failure,) = [c for c in checks if c.name == 'model']
+    assert failure.level == doctor.FAIL and 'rknnlite' in failure.message
