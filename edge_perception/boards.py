@@ -25,9 +25,9 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
+from . import share
 from .errors import ConfigError
 
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMPATIBLE = '/proc/device-tree/compatible'
 # device-tree "compatible" entries (vendor,soc) -> board profile. RK3588S reports rk3588s.
 SOC_BOARDS = {'rk3588': 'rk3588', 'rk3588s': 'rk3588', 'rk3576': 'rk3576',
@@ -77,16 +77,7 @@ class BoardProfile:
 
 def boards_dir(share_dir: Optional[str] = None) -> str:
     """Return the folder of the board profiles: installed share/ first, else the source tree."""
-    if share_dir:
-        return os.path.join(share_dir, 'config', 'boards')
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        path = os.path.join(get_package_share_directory('edge_perception'), 'config', 'boards')
-        if os.path.isdir(path):
-            return path
-    except (ImportError, LookupError, ValueError):
-        pass
-    return os.path.join(PACKAGE_ROOT, 'config', 'boards')
+    return os.path.join(share_dir or share.share_dir(), 'config', 'boards')
 
 
 def known_boards(folder: Optional[str] = None) -> List[str]:
@@ -163,8 +154,7 @@ def node_parameters(profile: BoardProfile, task: str = 'detect', model: str = ''
         if task not in profile.models:
             raise ConfigError(f'board {profile.board} has no default {task} model; '
                               'pass model:=<card or file>')
-        base = share_dir or os.path.dirname(os.path.dirname(boards_dir(share_dir)))
-        model = os.path.join(base, profile.models[task])
+        model = os.path.join(share_dir or share.share_dir(), profile.models[task])
     params = {
         'model': model,
         'backend': profile.backend,

@@ -25,21 +25,6 @@ import argparse
 import os
 import sys
 
-DEFAULT_CARD = os.path.join('config', 'models', 'fall_detection.yaml')
-
-
-def default_card() -> str:
-    """Return the demo model card: the installed share directory, else the source tree."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        path = os.path.join(get_package_share_directory('edge_perception'), DEFAULT_CARD)
-        if os.path.isfile(path):
-            return path
-    except Exception:  # not installed through ament, or ament_index absent: use the source tree
-        pass
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), DEFAULT_CARD)
-
-
 def _cmd_detect(args) -> int:
     import cv2
 
@@ -164,7 +149,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     args.model_given = getattr(args, 'model', None) is not None
     if getattr(args, 'model', None) is None:
-        args.model = default_card()
+        from .share import demo_card
+        args.model = demo_card()
     from .errors import EdgePerceptionError
     try:
         return args.func(args)

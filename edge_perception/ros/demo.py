@@ -40,8 +40,8 @@ from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
 from .image_conversions import bgr_to_image, image_to_bgr
-from ..cli import default_card
 from ..samples import sample_images
+from ..share import demo_card
 
 NAMESPACE = '/demo'
 FRAME_ID = 'camera_optical_frame'
@@ -105,7 +105,7 @@ def _start_detector(model: str) -> subprocess.Popen:
 
 def run_demo(model: Optional[str] = None, output: str = 'out/demo', period: float = 0.0) -> int:
     """Run the graph over every sample picture once; 0 when every frame was answered."""
-    model = model or default_card()
+    model = model or demo_card()
     samples = sample_images()
     os.makedirs(output, exist_ok=True)
     rclpy.init()
