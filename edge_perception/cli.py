@@ -25,6 +25,7 @@ import argparse
 import os
 import sys
 
+
 def _cmd_detect(args) -> int:
     import cv2
 
