@@ -428,12 +428,14 @@ def test_two_workers_publish_every_frame_in_stamp_order(nodes, probe, namespace,
     detections.clear()
     for index in range(40):
         pub.publish(bgr_to_image(RED, stamped('cam', 10 + index)))
-        time.sleep(0.005)
+        time.sleep(0.02)          # within what the probe's reliable depth-10 queue absorbs
     assert wait_for(lambda: node.counters()['frames_out'] + node.counters()['frames_dropped']
                     >= node.counters()['frames_in'] and node.counters()['frames_in'] >= 41)
+    # the node's counters settle before DDS has delivered its last messages: wait for them
+    assert wait_for(lambda: len(detections.messages) >= node.counters()['frames_out'] - 1,
+                    timeout=10.0), (len(detections.messages), node.counters())
     stamps = [m.header.stamp.sec for m in detections.messages]
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
-    assert len(stamps) == node.counters()['frames_out'] - 1
     assert node._worker.workers == 2 and len(node._models) == 2
 
 

@@ -1,0 +1,281 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+PC validation of an RKNN build: an ONNX model quantised by rknn-toolkit2 and run in its simulator.
+
+It shows what the int8 (or fp16) model will detect before a board is flashed. The flow is the
+toolkit's own: ``RKNN.config`` (normalisation baked in, target SoC), ``load_onnx``, ``build``
+(int8: calibrated on images letterboxed exactly as this package's pre-processing does),
+``init_runtime()`` without a target (the simulator), then ``inference`` on NHWC uint8 RGB.
+The simulator returns dequantised float outputs. x86_64 PCs only (rknn-toolkit2 wheels), in
+the tools environment (``scripts/setup_tools_env.sh``); a build takes seconds to ~20 s.
+"""
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from typing import Iterable, List, Optional
+import warnings
+
+import cv2
+import numpy as np
+
+from . import BACKENDS
+from .base import Backend
+from ..affinity import pinned
+from ..errors import BackendUnavailableError, ModelLoadError
+from ..preprocess import as_bgr, InputSpec, letterbox, tuple3
+
+# target_platform values rknn-toolkit2 2.x accepts (RKNPU2 SoCs).
+TARGETS = ('rk3588', 'rk3576', 'rk3568', 'rk3566', 'rk3562', 'rk2118', 'rv1103', 'rv1103b',
+           'rv1106', 'rv1106b', 'rv1126b')
+DTYPES = {'int8': True, 'fp16': False, 'float16': False}     # -> build(do_quantization=...)
+OPTIONS = ('mean', 'std', 'pad_value')
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
+
+
+def _toolkit_message(exc: BaseException) -> str:
+    """Return the last line of a toolkit error (its ValueErrors carry a whole traceback)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def _onnx_input(path: str):
+    """(input name, (H, W), metadata) of an ONNX image model, read with the onnx package."""
+    import onnx
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except Exception as exc:  # onnx raises DecodeError and friends
+        raise ModelLoadError(f'{path} is not a readable ONNX model: {exc}') from None
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in initializers]
+    if len(inputs) != 1:
+        raise ModelLoadError(f'{path} has {len(inputs)} inputs; image models have one')
+    dims = [d.dim_value if d.HasField('dim_value') else -1
+            for d in inputs[0].type.tensor_type.shape.dim]
+    if len(dims) != 4 or dims[1] != 3 or min(dims[2:]) <= 0:
+        raise ModelLoadError(f'{path}: input {inputs[0].name} has shape {dims}; the rknn_sim '
+                             'backend needs a static (1, 3, H, W) image input. Fix: export the '
+                             'ONNX with a fixed image size (ultralytics: imgsz=640, '
+                             'dynamic=False)')
+    metadata = {p.key: p.value for p in model.metadata_props}
+    return inputs[0].name, (dims[2], dims[3]), metadata
+
+
+def calibration_images(calibration) -> List[np.ndarray]:
+    """
+    Load the calibration images as BGR uint8 arrays.
+
+    calibration: None (scikit-image's sample pictures), a folder of images, a text file listing
+    image paths (one a line, relative to the file), or a sequence of paths / BGR arrays.
+    """
+    if calibration is None:
+        from ..samples import sample_images
+        return [image for _, image in sample_images()]
+    if isinstance(calibration, (str, os.PathLike)):
+        path = os.fspath(calibration)
+        if os.path.isdir(path):
+            items = [os.path.join(path, f) for f in sorted(os.listdir(path))
+                     if f.lower().endswith(IMAGE_SUFFIXES)]
+        elif os.path.isfile(path) and not path.lower().endswith(IMAGE_SUFFIXES):
+            base = os.path.dirname(os.path.abspath(path))
+            with open(path, encoding='utf-8') as f:
+                items = [os.path.join(base, line.strip()) for line in f if line.strip()]
+        else:
+            items = [path]
+    else:
+        items = list(calibration)
+    images = []
+    for item in items:
+        if isinstance(item, np.ndarray):
+            images.append(as_bgr(item))
+            continue
+        image = cv2.imread(os.fspath(item), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ModelLoadError(f'calibration image {item} is missing or not an image')
+        images.append(image)
+    if not images:
+        raise ModelLoadError(f'calibration {calibration!r} holds no images '
+                             f'({", ".join(IMAGE_SUFFIXES)})')
+    return images
+
+
+@contextlib.contextmanager
+def _toolkit_output():
+    """Keep the toolkit's Python prints off stdout and its import-time warnings quiet."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+        # rknn-toolkit2 2.5 calls onnx.mapping, deprecated in onnx 1.13+ (thousands a build).
+        warnings.filterwarnings('ignore', category=DeprecationWarning, module='rknn')
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+
+
+class RknnSimulatorBackend(Backend):
+    """
+    An ONNX model built by rknn-toolkit2 for ``target`` and run in the toolkit's simulator.
+
+    path: the ONNX model (static (1, 3, H, W) input). target: the SoC to build for (TARGETS).
+    dtype: 'int8' (quantised, calibrated) or 'fp16'.
+    calibration: images for int8 calibration (see ``calibration_images``); default:
+    scikit-image's sample pictures. They are letterboxed like the runtime does (pad_value) and
+    written as temporary PNG files for the toolkit, removed after the build.
+    hybrid: None, or 'auto' (int8 only): the toolkit's automatic hybrid quantisation, which keeps
+    layers whose int8 cosine falls below its threshold in float16 (``build(auto_hybrid=True)``).
+    options: mean, std (per channel, 0-255 units; default the YOLO convention 0 and 255),
+    baked into the built model as the card's input normalisation must be; pad_value (114).
+    threads: the simulator has no thread setting (0 or 1 only).
+    cpu_affinity: CPU ids the build and the simulator run on.
+    """
+
+    name = 'rknn_sim'
+    vendor = 'rknn'
+
+    def __init__(self, path: str, threads: int = 0, cpu_affinity: Optional[Iterable[int]] = None,
+                 target: str = 'rk3588', dtype: str = 'int8', calibration=None, hybrid=None,
+                 **options):
+        super().__init__()
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise ValueError(f'backend rknn_sim has no options {unknown} (it takes threads, '
+                             'cpu_affinity, target, dtype, calibration, hybrid, '
+                             f'{", ".join(OPTIONS)})')
+        if int(threads) not in (0, 1):
+            raise ValueError(f'threads={threads}: the rknn-toolkit2 simulator has no thread '
+                             'setting (0 or 1 only)')
+        self.target = str(target).lower()
+        if self.target not in TARGETS:
+            raise ValueError(f'target {target!r} is not a platform rknn-toolkit2 builds for; '
+                             f'use one of {", ".join(TARGETS)}')
+        if dtype not in DTYPES:
+            raise ValueError(f'dtype {dtype!r} is not one of int8, fp16')
+        self.dtype = 'int8' if DTYPES[dtype] else 'fp16'
+        if hybrid is not None and self.dtype != 'int8':
+            raise ValueError('hybrid quantisation applies to dtype int8 only')
+        if hybrid not in (None, 'auto'):
+            raise ValueError(f"hybrid {hybrid!r}: only None or 'auto' (the toolkit's automatic "
+                             'hybrid quantisation); for hand-picked float16 layers build the '
+                             '.rknn with hybrid_quantization_step1/2 yourself')
+        self.mean = tuple3(options.get('mean', 0.0), 'mean')
+        self.std = tuple3(options.get('std', 255.0), 'std')
+        self.pad_value = int(options.get('pad_value', 114))
+        InputSpec(mean=self.mean, std=self.std, pad_value=self.pad_value)   # validate
+        try:
+            with _toolkit_output():
+                from rknn.api import RKNN
+        except ImportError as exc:
+            raise BackendUnavailableError(
+                f'backend rknn_sim needs the Python package rknn ({exc}). '
+                f'Fix: {BACKENDS["rknn_sim"][2]}') from None
+        self.path = path
+        _, (height, width), self.metadata = _onnx_input(path)
+        self.input_shape = (1, height, width, 3)
+        self.input_dtype = 'uint8'
+        images = calibration_images(calibration) if self.dtype == 'int8' else []
+        self._rknn = None
+        workdir = tempfile.mkdtemp(prefix='edge_perception-rknn_sim-')
+        rknn = None
+        try:
+            with _toolkit_output(), pinned(cpu_affinity):
+                rknn = RKNN(verbose=False)
+                dataset = self._write_dataset(images, workdir) if images else None
+                self._build(rknn, dataset, hybrid)
+                self._run(rknn.init_runtime(), 'init_runtime() (the simulator)')
+                outputs = rknn.inference(inputs=[np.zeros(self.input_shape, np.uint8)],
+                                         data_format='nhwc')
+            if outputs is None:
+                raise ModelLoadError(f'{path}: the rknn-toolkit2 simulator returned no outputs '
+                                     'for a zero image; it logged the cause above')
+            self.output_shapes = [tuple(np.shape(o)) for o in outputs]
+            self._check_head()
+        except BaseException:
+            if rknn is not None:
+                rknn.release()
+            raise
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        self._rknn = rknn
+
+    def _check_head(self) -> None:
+        """Warn when an int8 build has the one-tensor ultralytics head (its scores die)."""
+        if self.dtype == 'int8' and len(self.output_shapes) == 1 and \
+                len(self.output_shapes[0]) == 3:
+            warnings.warn(
+                f'{self.path}: int8 build of a single-output head {self.output_shapes[0]} (the '
+                'standard ultralytics export): box pixels and 0-1 class scores share one int8 '
+                'tensor, and rknn-toolkit2 typically quantises every score to 0 (no '
+                'detections). Fix: export the RKNN split head (per stride box DFL, sigmoid '
+                "cls, score_sum; airockchip/ultralytics_yolov8) or use dtype 'fp16' (hybrid "
+                "'auto' does not rescue it)", RuntimeWarning, stacklevel=3)
+
+    def _run(self, ret, what: str) -> None:
+        if ret != 0:
+            raise ModelLoadError(f'rknn-toolkit2 {what} returned {ret} for {self.path} '
+                                 f'({self.dtype}, {self.target}); it logged the cause above '
+                                 "(lines 'E ')")
+
+    def _write_dataset(self, images, workdir: str) -> str:
+        """Letterbox the calibration images as the runtime does; return the list file."""
+        _, height, width, _ = self.input_shape
+        names = []
+        for i, image in enumerate(images):
+            boxed, _ = letterbox(image, width, height, self.pad_value)
+            name = os.path.join(workdir, f'calib_{i:04d}.png')
+            # The toolkit reads image files as RGB (cv2.imread + BGR->RGB), as the runtime's
+            # RGB input: so write them as OpenCV does, BGR.
+            if not cv2.imwrite(name, boxed):
+                raise ModelLoadError(f'cannot write calibration image {name}')
+            names.append(name)
+        dataset = os.path.join(workdir, 'dataset.txt')
+        with open(dataset, 'w', encoding='utf-8') as f:
+            f.write('\n'.join(names) + '\n')
+        return dataset
+
+    def _build(self, rknn, dataset: Optional[str], hybrid) -> None:
+        """Run config, load_onnx and build; toolkit errors become one-line ModelLoadErrors."""
+        step = 'config'
+        try:
+            self._run(rknn.config(mean_values=[list(self.mean)], std_values=[list(self.std)],
+                                  target_platform=self.target), step)
+            step = 'load_onnx'
+            self._run(rknn.load_onnx(model=self.path), step)
+            step = f'build ({self.dtype})'
+            self._run(rknn.build(do_quantization=self.dtype == 'int8', dataset=dataset,
+                                 auto_hybrid=hybrid == 'auto'), step)
+        except ModelLoadError:
+            raise
+        except Exception as exc:  # the toolkit raises ValueError/IndexError/... with a traceback
+            raise ModelLoadError(f'rknn-toolkit2 {step} failed for {self.path} ({self.dtype}, '
+                                 f'{self.target}): {_toolkit_message(exc)}') from None
+
+    def infer(self, tensor):
+        if self._rknn is None:
+            raise RuntimeError(f'rknn_sim backend for {self.path} is closed')
+        with _toolkit_output():
+            outputs = self._rknn.inference(inputs=[tensor], data_format='nhwc')
+        if outputs is None:
+            raise RuntimeError(f'rknn-toolkit2 simulator inference failed for {self.path}; it '
+                               'logged the cause above')
+        return outputs
+
+    def close(self) -> None:
+        if self._rknn is not None:
+            self._rknn.release()
+            self._rknn = None
+
+    def describe(self) -> str:
+        return (f'{self.name} ({self.dtype} {self.target}, rknn-toolkit2 simulator) input '
+                f'{tuple(self.input_shape)} {self.input_dtype}')
