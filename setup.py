@@ -54,6 +54,10 @@ setup(
     entry_points={
         'console_scripts': [
             'detector_node = edge_perception.ros.detector_node:main',
+            'segmenter_node = edge_perception.ros.segmenter_node:main',
+            'pose_node = edge_perception.ros.pose_node:main',
+            'classifier_node = edge_perception.ros.classifier_node:main',
+            'perception_container = edge_perception.ros.container:main',
             'edge-perception = edge_perception.cli:main',
         ],
     },

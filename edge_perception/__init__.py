@@ -15,24 +15,24 @@
 edge_perception: real-time YOLO perception on edge NPUs (RKNN, RDK BPU) and the CPU.
 
 The core is ROS-free: ``load_model`` gives a callable model, ``decode`` decodes raw outputs of
-any supported head layout, ``Detections`` is the one result type. ROS 2 nodes live in
-``edge_perception.ros``.
+any supported head layout of any task; results are ``Detections`` (detect, segment, pose),
+``Classifications`` and ``SemanticMap``. ROS 2 nodes live in ``edge_perception.ros``.
 """
 
-from .decoders import decode, DecodeOptions, Decoder
+from .decoders import decode, DecodeOptions, Decoder, make_decoder
 from .errors import (BackendUnavailableError, EdgePerceptionError, ImageFormatError,
                      LayoutError, ModelLoadError)
 from .layouts import LAYOUTS, match_layout
 from .model import load_model, Model, StageTimes
 from .preprocess import InputSpec, Letterbox, letterbox, preprocess
-from .results import Detections
+from .results import Classifications, Detections, SemanticMap
 from .tensors import QuantizedTensor
 
 __version__ = '0.1.0'
 
 __all__ = [
-    'BackendUnavailableError', 'DecodeOptions', 'Decoder', 'Detections', 'EdgePerceptionError',
-    'ImageFormatError', 'InputSpec', 'LAYOUTS', 'LayoutError', 'Letterbox', 'Model',
-    'ModelLoadError', 'QuantizedTensor', 'StageTimes', 'decode', 'letterbox', 'load_model',
-    'match_layout', 'preprocess',
+    'BackendUnavailableError', 'Classifications', 'DecodeOptions', 'Decoder', 'Detections',
+    'EdgePerceptionError', 'ImageFormatError', 'InputSpec', 'LAYOUTS', 'LayoutError', 'Letterbox',
+    'Model', 'ModelLoadError', 'QuantizedTensor', 'SemanticMap', 'StageTimes', 'decode',
+    'letterbox', 'load_model', 'make_decoder', 'match_layout', 'preprocess',
 ]

@@ -17,18 +17,25 @@ Benchmarks printed as tables: per-stage latency of a real model, and decode time
 The decode baseline, ``full_tensor_decode``, does what the vendors' Python demos do (our own
 re-implementation of their approach, not their code): dequantise and activate every cell,
 run DFL on every cell, then threshold. It shows what the raw-domain pre-filter saves.
+``instance_table`` times segmentation and pose decoding with masks / keypoints at source
+resolution (640x480 and 1280x720 frames), and drawing them; its mask baseline,
+``full_masks``, is the usual approach (every mask at prototype resolution, sigmoid, upsampled
+to the whole input, cropped, then resized to the source), again our own re-implementation.
 """
 
 import time
 from typing import Callable, Dict, List, Sequence
 
+import cv2
 import numpy as np
 
-from .decoders import DecodeOptions, Decoder
+from .decoders import DecodeOptions, Decoder, make_decoder
 from .decoders.anchor_free import dfl_distances
+from .decoders.instances import gather_rows, instance_masks
 from .decoders.nms import nms
 from .decoders.planes import sigmoid
-from .layouts import LAYOUTS, match_layout
+from .layouts import ALL_LAYOUTS, LAYOUTS, match_layout
+from .preprocess import letterbox
 from .synthetic import make_outputs, random_objects
 from .tensors import to_float
 
@@ -195,4 +202,104 @@ def format_model_table(name: str, table: Dict[str, dict]) -> str:
     """Markdown table of ``model_table``."""
     lines = [f'| {name} stage | median ms | p95 ms |', '|---|---|---|']
     lines += [f"| {stage} | {v['median']:.2f} | {v['p95']:.2f} |" for stage, v in table.items()]
+    return '\n'.join(lines)
+
+
+INSTANCE_CASES = (
+    ('ultralytics_seg', False), ('rknn_seg', True), ('rdk_seg', False),
+    ('ultralytics_pose', False), ('rknn_pose', True), ('rdk_pose', False),
+)
+SOURCE_SIZES = ((480, 640), (720, 1280))
+
+
+def full_masks(coef: np.ndarray, protos, channels_last: bool, boxes_input: np.ndarray,
+               info) -> np.ndarray:
+    """
+    Baseline: all masks at prototype size, sigmoid, resized to the input, cropped, to source.
+
+    The common approach (our re-implementation): float work at full input resolution for
+    every instance, then an un-letterbox resize of every mask.
+    """
+    p = to_float(protos)[0]
+    if channels_last:
+        p = p.transpose(2, 0, 1)
+    m, ph, pw = p.shape
+    masks = sigmoid(coef @ p.reshape(m, -1)).reshape(-1, ph, pw)
+    in_h, in_w = ph * 4, pw * 4
+    new_w = round(info.src_width * info.scale_x)
+    new_h = round(info.src_height * info.scale_y)
+    rows, cols = np.arange(in_h)[:, None], np.arange(in_w)[None, :]
+    out = np.zeros((len(masks), info.src_height, info.src_width), bool)
+    for i, (mask, (x1, y1, x2, y2)) in enumerate(zip(masks, boxes_input)):
+        full = cv2.resize(mask, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
+        full *= (cols >= x1) & (cols < x2) & (rows >= y1) & (rows < y2)
+        content = full[info.pad_y:info.pad_y + new_h, info.pad_x:info.pad_x + new_w]
+        out[i] = cv2.resize(content, (info.src_width, info.src_height),
+                            interpolation=cv2.INTER_LINEAR) > 0.5
+    return out
+
+
+def instance_table(repeat: int = 50, objects: int = 20, num_classes: int = 80) -> List[dict]:
+    """
+    Segmentation / pose decode latency with masks or keypoints at source resolution.
+
+    Per layout and source size: the whole decode (threshold, boxes, NMS, masks / keypoints,
+    mapping to source pixels), the mask stage alone and the full-resolution mask baseline
+    (segmentation), and drawing the result with ``annotate``.
+    """
+    from .drawing import annotate
+    rows = []
+    opts = DecodeOptions(max_detections=300)
+    for src_h, src_w in SOURCE_SIZES:
+        image = np.full((src_h, src_w, 3), 90, np.uint8)
+        _, info = letterbox(image, 640, 640)
+        for layout, quantized in INSTANCE_CASES:
+            task = ALL_LAYOUTS[layout].task
+            content = (round(src_h * info.scale_y), round(src_w * info.scale_x))
+            planted = random_objects(objects, num_classes, content, seed=0,
+                                     num_keypoints=17 if task == 'pose' else 0,
+                                     masks=('box', 'ellipse'))
+            for obj in planted:
+                x1, y1, x2, y2 = obj.xyxy
+                obj.xyxy = (x1 + info.pad_x, y1 + info.pad_y, x2 + info.pad_x, y2 + info.pad_y)
+                if obj.keypoints is not None:
+                    obj.keypoints[:, :2] += (info.pad_x, info.pad_y)
+            outs = make_outputs(layout, planted, num_classes, quantized=quantized)
+            binding = match_layout([o.shape for o in outs], (640, 640), task=task)
+            decoder = make_decoder(binding, input_hw=(640, 640))
+            det = decoder(outs, info, opts)
+            row = {'layout': layout, 'task': task, 'dtype': 'int8' if quantized else 'float32',
+                   'source': f'{src_w}x{src_h}', 'found': len(det),
+                   'decode': summary_ms(timings(lambda: decoder(outs, info, opts), repeat)),
+                   'draw': summary_ms(timings(lambda: annotate(image, det), repeat))}
+            if task == 'segment':
+                # the mask stage alone, ours and the baseline, on the same kept detections
+                cand = decoder._family(outs, binding, opts.confidence_threshold)
+                keep = nms(cand[0], cand[1], cand[2], opts.nms_threshold, opts.max_detections)
+                coef = gather_rows(outs, binding, 'coef', cand[3][keep], binding.mask_dim)
+                protos = outs[binding.global_outputs['protos']]
+                last = binding.layout.channels_last
+                boxes_in = cand[0][keep]
+                row['masks'] = summary_ms(timings(
+                    lambda: instance_masks(coef, protos, last, info.boxes_to_source(boxes_in),
+                                           (640, 640), info), repeat))
+                row['baseline'] = summary_ms(timings(
+                    lambda: full_masks(coef, protos, last, boxes_in, info), max(5, repeat // 5)))
+            rows.append(row)
+    return rows
+
+
+def format_instance_table(rows: List[dict]) -> str:
+    """Markdown table of ``instance_table`` rows."""
+    lines = ['| layout | dtype | source | found | decode median ms | decode p95 ms '
+             '| masks ms | full-res masks ms | speed-up | draw ms |',
+             '|---|---|---|---|---|---|---|---|---|---|']
+    for r in rows:
+        masks, base = r.get('masks'), r.get('baseline')
+        lines.append(
+            f"| {r['layout']} | {r['dtype']} | {r['source']} | {r['found']} "
+            f"| {r['decode']['median']:.2f} | {r['decode']['p95']:.2f} "
+            + (f"| {masks['median']:.2f} | {base['median']:.2f} "
+               f"| {base['median'] / masks['median']:.0f}x " if masks else '| - | - | - ')
+            + f"| {r['draw']['median']:.2f} |")
     return '\n'.join(lines)

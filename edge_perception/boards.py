@@ -35,7 +35,8 @@ SOC_BOARDS = {'rk3588': 'rk3588', 'rk3588s': 'rk3588', 'rk3576': 'rk3576',
 # D-Robotics device trees name the SoC family; matched as substrings of the entries.
 RDK_MARKERS = (('s100', 'rdk_s100'), ('x5', 'rdk_x5'), ('j5', 'rdk_ultra'),
                ('ultra', 'rdk_ultra'), ('x3', 'rdk_x3'))
-TASK_EXECUTABLES = {'detect': 'detector_node'}
+TASK_EXECUTABLES = {'detect': 'detector_node', 'segment': 'segmenter_node',
+                    'pose': 'pose_node', 'classify': 'classifier_node'}
 PROFILE_KEYS = {'board', 'soc', 'description', 'backend', 'npu_cores', 'workers', 'core_mask',
                 'threads', 'cpu_affinity', 'image_encoding', 'camera', 'models'}
 # Camera drivers the launch file can start: package, executable, the image topic it publishes

@@ -14,7 +14,7 @@
 """
 The ``edge-perception`` command line: detect, info, bench, doctor, demo.
 
-edge-perception detect MODEL IMAGE... [--output DIR]   run a model on image files (no ROS)
+edge-perception detect MODEL IMAGE... [--output DIR]   run a model (any task) on image files
 edge-perception info MODEL                             show the recognised layout and input
 edge-perception bench [--model CARD]                   per-stage and decode latency tables
 edge-perception doctor [--model CARD]                  what this machine can run, and fixes
@@ -26,10 +26,40 @@ import os
 import sys
 
 
+def _summary(result):
+    """Return a headline and detail lines (one per object) for a result of any task."""
+    from .results import Classifications, SemanticMap
+    if isinstance(result, Classifications):
+        return ', '.join(f'{n} {c:.2f}' for n, c in zip(result.names, result.confidence)), []
+    if isinstance(result, SemanticMap):
+        return 'classes present: ' + ', '.join(result.names_present), []
+    lines = []
+    for i, (name, score, box) in enumerate(zip(result.names, result.confidence, result.xyxy)):
+        extra = ''
+        if result.masks is not None:
+            extra = f'  mask {int(result.masks[i].sum())} px'
+        if result.keypoints is not None:
+            extra = f'  {int((result.keypoints[i, :, 2] >= 0.5).sum())} keypoints'
+        lines.append(f'  {name:12s} {score:.2f}  [{box[0]:.0f}, {box[1]:.0f}, {box[2]:.0f}, '
+                     f'{box[3]:.0f}]{extra}')
+    return f'{len(result)} objects', lines
+
+
+def _drawn(image, result):
+    import cv2
+
+    from .drawing import annotate, annotate_classes, colorize
+    from .results import Classifications, SemanticMap
+    if isinstance(result, Classifications):
+        return annotate_classes(image, result)
+    if isinstance(result, SemanticMap):
+        return cv2.addWeighted(image, 0.5, colorize(result), 0.5, 0.0)
+    return annotate(image, result)
+
+
 def _cmd_detect(args) -> int:
     import cv2
 
-    from .drawing import annotate
     from .model import load_model
     model = load_model(args.model, backend=args.backend, confidence_threshold=args.conf)
     print(model.describe())
@@ -42,13 +72,14 @@ def _cmd_detect(args) -> int:
             print(f'{path}: cannot read this file as an image', file=sys.stderr)
             status = 1
             continue
-        det, times = model.predict(image)
-        print(f'{path}: {len(det)} objects ({times.infer * 1000:.1f} ms inference)')
-        for name, score, box in zip(det.names, det.confidence, det.xyxy):
-            print(f'  {name:12s} {score:.2f}  [{box[0]:.0f}, {box[1]:.0f}, {box[2]:.0f}, '
-                  f'{box[3]:.0f}]')
+        result, times = model.predict(image)
+        headline, lines = _summary(result)
+        print(f'{path}: {headline} ({times.infer * 1000:.1f} ms inference)')
+        for line in lines:
+            print(line)
         if args.output:
-            cv2.imwrite(os.path.join(args.output, os.path.basename(path)), annotate(image, det))
+            cv2.imwrite(os.path.join(args.output, os.path.basename(path)),
+                        _drawn(image, result))
     return status
 
 
@@ -85,6 +116,10 @@ def _cmd_bench(args) -> int:
     if not args.no_decode:
         print('## decode, 640x640 input, 80 classes, 8400 anchors, 20 objects\n')
         print(bench.format_decode_table(bench.decode_table(args.decode_repeat)))
+    if not args.no_instances:
+        print('\n## segmentation and pose decode, 640x640 input, 20 objects, masks / keypoints '
+              'at source resolution (letterboxed frames)\n')
+        print(bench.format_instance_table(bench.instance_table(max(10, args.decode_repeat // 4))))
     return 0
 
 
@@ -126,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--decode-repeat', type=int, default=200)
     p.add_argument('--decode-only', action='store_true', help='only the decode table')
     p.add_argument('--no-decode', action='store_true', help='skip the decode table')
+    p.add_argument('--no-instances', action='store_true',
+                   help='skip the segmentation / pose table')
     p.add_argument('--workers', default='',
                    help='pool throughput for these worker counts, e.g. 1,2 (1 thread each)')
     p.add_argument('--seconds', type=float, default=15.0, help='per pool measurement')

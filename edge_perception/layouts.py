@@ -15,9 +15,13 @@
 Head layouts of every supported vendor, as data, and their recognition from output shapes.
 
 A layout says how a model's raw outputs are arranged (one dense tensor, or per-stride grids in
-NCHW or NHWC), which role each tensor plays (box / cls / score_sum / pred), and whether class
-scores already went through a sigmoid. ``match_layout`` binds a model's output shapes to one
-layout once, at load time; the decoders then only read the binding.
+NCHW or NHWC), which role each tensor plays (box / cls / score_sum / pred / coef / kpt), which
+outputs are global rather than per stride (mask prototypes, decoded keypoints), and whether
+scores already went through their activation. ``match_layout`` binds a model's output shapes to
+one layout of the model's task once, at load time; the decoders then only read the binding.
+
+``LAYOUTS`` holds the detection layouts (the original table); ``TASK_LAYOUTS`` has one table per
+task and ``ALL_LAYOUTS`` every layout by name.
 """
 
 from dataclasses import dataclass, field
@@ -33,19 +37,42 @@ YOLOV5_ANCHORS = (((10, 13), (16, 30), (33, 23)),
                   ((30, 61), (62, 45), (59, 119)),
                   ((116, 90), (156, 198), (373, 326)))
 DENSE_STRIDES = (8, 16, 32)
+TASKS = ('detect', 'segment', 'pose', 'classify', 'semantic')
+# Mask prototypes of YOLO segmentation heads come at stride 4 (160x160 for a 640 input): any
+# 4-D output finer than the finest detection stride is taken for the prototypes.
+PROTO_MAX_STRIDE = min(DENSE_STRIDES) - 1
+DEFAULT_KEYPOINTS = 17
 
 
 @dataclass(frozen=True)
 class LayoutSpec:
-    """One vendor's way of laying out a detection head's outputs."""
+    """
+    One vendor's way of laying out a head's outputs, for one task.
+
+    family: 'dense' (decoded boxes, one tensor), 'dfl' (grid DFL), 'anchor' (YOLOv5 grid),
+    'vector' (classification scores), 'semantic' (per-pixel class logits).
+    scores: 'sigmoid' probabilities already; 'logit' raw, activated on the CPU; 'softmax'
+    (classification) probabilities already.
+    global_roles: outputs that belong to no stride: 'protos' (mask prototypes, at stride 4) and
+    'kpts' ((1, K, 3, anchors) keypoints already decoded).
+    keypoints: how keypoints are encoded: 'decoded' (x, y in input pixels, visibility a
+    probability) or 'grid' (raw: x = (2 * raw + column) * stride, visibility a logit).
+    resize: the pre-processing the vendor's own flow uses when the model card names none.
+    rank: classification outputs: 2 for (1, nc), 4 for (1, nc, 1, 1).
+    """
 
     name: str
-    family: str                 # 'dense' (decoded boxes), 'dfl' (grid DFL), 'anchor' (YOLOv5 grid)
+    family: str
     vendor: str                 # 'ultralytics', 'rknn' or 'rdk'
     channels_last: bool         # grids are (1, H, W, C) rather than (1, C, H, W)
-    scores: str                 # 'sigmoid': probabilities already; 'logit': raw, sigmoid on CPU
+    scores: str
     level_roles: Tuple[Tuple[str, ...], ...] = ()   # role orders per stride, vendor's first
     pattern: str = ''           # expected shapes, for error messages
+    task: str = 'detect'
+    global_roles: Tuple[str, ...] = ()
+    keypoints: str = ''
+    resize: str = ''
+    rank: int = 0
 
 
 LAYOUTS: Dict[str, LayoutSpec] = {spec.name: spec for spec in (
@@ -66,6 +93,60 @@ LAYOUTS: Dict[str, LayoutSpec] = {spec.name: spec for spec in (
     LayoutSpec('rdk_yolov5', 'anchor', 'rdk', True, 'logit', (('pred',),),
                'per stride (1, H, W, 3*(5+nc)) logits: 3 outputs'),
 )}
+
+_SEGMENT = (
+    LayoutSpec('ultralytics_seg', 'dense', 'ultralytics', False, 'sigmoid',
+               pattern='output (1, 4+nc+32, anchors) + protos (1, 32, H/4, W/4)',
+               task='segment', global_roles=('protos',)),
+    LayoutSpec('rknn_seg', 'dfl', 'rknn', False, 'sigmoid',
+               (('box', 'cls', 'score_sum', 'coef'), ('box', 'cls', 'coef')),
+               'per stride box (1,64,H,W), cls (1,nc,H,W), score_sum (1,1,H,W), mask '
+               'coefficients (1,32,H,W) + protos (1,32,H/4,W/4): 13 (or 10) outputs',
+               task='segment', global_roles=('protos',)),
+    LayoutSpec('rdk_seg', 'dfl', 'rdk', True, 'logit', (('cls', 'box', 'coef'),),
+               'per stride cls (1,H,W,nc) logits, box (1,H,W,64), mask coefficients '
+               '(1,H,W,32) + protos (1,H/4,W/4,32): 10 outputs',
+               task='segment', global_roles=('protos',)),
+)
+_POSE = (
+    LayoutSpec('ultralytics_pose', 'dense', 'ultralytics', False, 'sigmoid',
+               pattern='1 output (1, 4+nc+K*3, anchors), keypoints decoded (x, y px, visibility)',
+               task='pose', keypoints='decoded'),
+    LayoutSpec('rknn_pose', 'dfl', 'rknn', False, 'logit', (('boxcls',),),
+               'per stride (1, 64+nc, H, W) DFL logits + class logits, then keypoints '
+               '(1, K, 3, anchors) decoded: 4 outputs',
+               task='pose', global_roles=('kpts',), keypoints='decoded'),
+    LayoutSpec('rdk_pose', 'dfl', 'rdk', True, 'logit', (('cls', 'box', 'kpt'),),
+               'per stride cls (1,H,W,nc) logits, box (1,H,W,64), keypoints (1,H,W,K*3) raw: '
+               '9 outputs', task='pose', keypoints='grid'),
+)
+_CLASSIFY = (
+    LayoutSpec('ultralytics_cls', 'vector', 'ultralytics', False, 'softmax',
+               pattern='1 output (1, nc), softmax inside', task='classify',
+               resize='center_crop', rank=2),
+    LayoutSpec('rknn_cls', 'vector', 'rknn', False, 'logit',
+               pattern='1 output (1, nc) logits', task='classify', resize='stretch', rank=2),
+    LayoutSpec('rdk_cls', 'vector', 'rdk', False, 'logit',
+               pattern='1 output (1, nc, 1, 1) logits', task='classify', resize='letterbox',
+               rank=4),
+)
+_SEMANTIC = (
+    LayoutSpec('semantic', 'semantic', 'rknn', False, 'logit',
+               pattern='1 output (1, C, H, W) class logits (PP-LiteSeg)', task='semantic',
+               resize='stretch'),
+    LayoutSpec('semantic_nhwc', 'semantic', 'rknn', True, 'logit',
+               pattern='1 output (1, H, W, C) class logits (DeepLabV3)', task='semantic',
+               resize='stretch'),
+)
+TASK_LAYOUTS: Dict[str, Dict[str, LayoutSpec]] = {
+    'detect': LAYOUTS,
+    'segment': {spec.name: spec for spec in _SEGMENT},
+    'pose': {spec.name: spec for spec in _POSE},
+    'classify': {spec.name: spec for spec in _CLASSIFY},
+    'semantic': {spec.name: spec for spec in _SEMANTIC},
+}
+ALL_LAYOUTS: Dict[str, LayoutSpec] = {
+    name: spec for table in TASK_LAYOUTS.values() for name, spec in table.items()}
 
 
 @dataclass(frozen=True)
@@ -90,29 +171,51 @@ class Binding:
     anchors: Tuple = ()
     in_vendor_order: bool = True
     output_shapes: Tuple[Tuple[int, ...], ...] = field(default=())
+    global_outputs: Dict[str, int] = field(default_factory=dict)   # 'dense'/'protos'/'kpts'
+    num_keypoints: int = 0
+    mask_dim: int = 0               # mask coefficients per object (prototype channels)
+
+    @property
+    def task(self) -> str:
+        """Return the task of the bound layout."""
+        return self.layout.task
 
     def describe(self) -> str:
         """One line for logs: layout name, classes and what each output is."""
-        if self.layout.family == 'dense':
-            where = f'output {self.output_shapes[0]}'
+        if self.layout.family in ('dense', 'vector', 'semantic'):
+            where = f'output {self.output_shapes[self.global_outputs.get("dense", 0)]}'
         else:
             where = '; '.join(
                 f'stride {lv.stride}: ' + ', '.join(f'{r}=#{i}' for r, i in lv.outputs.items())
                 for lv in self.levels)
-        return f'{self.layout.name} ({self.layout.vendor}, {self.num_classes} classes; {where})'
+        extra = ''.join(f', {role} {self.output_shapes[i]}'
+                        for role, i in self.global_outputs.items() if role != 'dense')
+        if self.num_keypoints:
+            extra += f', {self.num_keypoints} keypoints'
+        return (f'{self.layout.name} ({self.layout.vendor}, {self.num_classes} classes; '
+                f'{where}{extra})')
 
 
 class _NoMatch(Exception):
     pass
 
 
-def _role_channels(role: str, num_classes: Optional[int], reg_max: int):
+def _role_channels(role: str, num_classes: Optional[int], reg_max: int, mask_dim: int = 0,
+                   num_keypoints: Optional[int] = None):
     """Channel count a role needs, or a predicate, given what is known."""
-    fixed = {'box': 4 * reg_max, 'score_sum': 1}
+    fixed = {'box': 4 * reg_max, 'score_sum': 1, 'coef': mask_dim}
     if role in fixed:
         return lambda c: c == fixed[role]
     if role == 'cls':
         return (lambda c: c == num_classes) if num_classes else (lambda c: c >= 1)
+    if role == 'boxcls':
+        if num_classes:
+            return lambda c: c == 4 * reg_max + num_classes
+        return lambda c: c > 4 * reg_max
+    if role == 'kpt':
+        if num_keypoints:
+            return lambda c: c == 3 * num_keypoints
+        return lambda c: c > 0 and c % 3 == 0
     if role == 'pred':
         if num_classes:
             return lambda c: c == 3 * (5 + num_classes)
@@ -132,11 +235,11 @@ def _grid_shape(shape, channels_last: bool, input_hw) -> Tuple[int, int, int, in
     return in_h // h, h, w, c
 
 
-def _assign_level(roles, tensors, num_classes, reg_max):
+def _assign_level(roles, tensors, num_classes, reg_max, mask_dim=0, num_keypoints=None):
     """Assign roles to this level's (index, channels) tensors; prefer the vendor's order."""
     if len(roles) != len(tensors):
         raise _NoMatch(f'{len(tensors)} outputs at one stride, layout has {len(roles)}')
-    checks = [_role_channels(r, num_classes, reg_max) for r in roles]
+    checks = [_role_channels(r, num_classes, reg_max, mask_dim, num_keypoints) for r in roles]
     found = []
     for perm in itertools.permutations(tensors):
         if all(check(c) for check, (_, c) in zip(checks, perm)):
@@ -148,16 +251,56 @@ def _assign_level(roles, tensors, num_classes, reg_max):
     return (ordered or found)[0], bool(ordered)
 
 
-def _classes_of(roles: Dict[str, int], channels: Dict[int, int]) -> int:
+def _classes_of(roles: Dict[str, int], channels: Dict[int, int], reg_max: int) -> int:
     if 'cls' in roles:
         return channels[roles['cls']]
+    if 'boxcls' in roles:
+        return channels[roles['boxcls']] - 4 * reg_max
     return channels[roles['pred']] // 3 - 5
 
 
-def _bind_grid(spec, shapes, input_hw, num_classes, reg_max, anchors) -> Binding:
+def _total_anchors(input_hw) -> int:
+    return sum((input_hw[0] // s) * (input_hw[1] // s) for s in DENSE_STRIDES)
+
+
+def _find_globals(spec, shapes, input_hw, num_keypoints) -> Dict[str, int]:
+    """Pick the outputs of the layout's global roles (prototypes, decoded keypoints)."""
+    found = {}
+    for role in spec.global_roles:
+        if role == 'protos':
+            hits = []
+            for idx, shape in enumerate(shapes):
+                try:
+                    stride, _, _, _ = _grid_shape(shape, spec.channels_last, input_hw)
+                except _NoMatch:
+                    continue
+                if stride <= PROTO_MAX_STRIDE:
+                    hits.append(idx)
+            what = 'one mask prototype output ' + (
+                '(1, H/4, W/4, 32)' if spec.channels_last else '(1, 32, H/4, W/4)')
+        else:       # 'kpts': (1, K, 3, anchors)
+            anchors = _total_anchors(input_hw)
+            hits = [idx for idx, s in enumerate(shapes)
+                    if len(s) == 4 and s[0] == 1 and s[2] == 3 and s[3] == anchors
+                    and (not num_keypoints or s[1] == num_keypoints)]
+            what = f'one keypoint output (1, K, 3, {anchors})'
+        if len(hits) != 1:
+            raise _NoMatch(f'needs {what}, found {len(hits)}')
+        found[role] = hits[0]
+    return found
+
+
+def _bind_grid(spec, shapes, input_hw, num_classes, reg_max, anchors,
+               num_keypoints=None) -> Binding:
+    globals_ = _find_globals(spec, shapes, input_hw, num_keypoints)
+    mask_dim = 0
+    if 'protos' in globals_:
+        mask_dim = shapes[globals_['protos']][3 if spec.channels_last else 1]
     by_stride: Dict[int, List] = {}
     channels = {}
     for idx, shape in enumerate(shapes):
+        if idx in globals_.values():
+            continue
         stride, h, w, c = _grid_shape(shape, spec.channels_last, input_hw)
         by_stride.setdefault(stride, []).append((idx, c, h, w))
         channels[idx] = c
@@ -168,8 +311,8 @@ def _bind_grid(spec, shapes, input_hw, num_classes, reg_max, anchors) -> Binding
             for stride in sorted(by_stride):
                 group = by_stride[stride]
                 assigned, ordered = _assign_level(roles, [(i, c) for i, c, _, _ in group],
-                                                  num_classes, reg_max)
-                level_nc = _classes_of(assigned, channels)
+                                                  num_classes, reg_max, mask_dim, num_keypoints)
+                level_nc = _classes_of(assigned, channels, reg_max)
                 if nc is not None and level_nc != nc:
                     raise _NoMatch(f'{nc} classes at one stride, {level_nc} at stride {stride}')
                 nc = level_nc
@@ -177,67 +320,146 @@ def _bind_grid(spec, shapes, input_hw, num_classes, reg_max, anchors) -> Binding
                 levels.append(Level(stride, group[0][2], group[0][3], assigned))
             if spec.family == 'anchor' and len(anchors) != len(levels):
                 raise _NoMatch(f'{len(levels)} strides but {len(anchors)} anchor sets')
+            if globals_ and [lv.stride for lv in levels] != list(DENSE_STRIDES):
+                raise _NoMatch(f'strides {[lv.stride for lv in levels]}, expected '
+                               f'{list(DENSE_STRIDES)}')
+            kpts = 0
+            if 'kpts' in globals_:
+                kpts = shapes[globals_['kpts']][1]
+            elif 'kpt' in levels[0].outputs:
+                kpts = channels[levels[0].outputs['kpt']] // 3
             return Binding(spec, nc, tuple(levels), reg_max=reg_max,
                            anchors=tuple(anchors) if spec.family == 'anchor' else (),
-                           in_vendor_order=in_order, output_shapes=tuple(map(tuple, shapes)))
+                           in_vendor_order=in_order, output_shapes=tuple(map(tuple, shapes)),
+                           global_outputs=globals_, num_keypoints=kpts, mask_dim=mask_dim)
         except _NoMatch as exc:
             errors.append(str(exc))
     raise _NoMatch('; '.join(dict.fromkeys(errors)))
 
 
-def _bind_dense(spec, shapes, input_hw, num_classes) -> Binding:
-    if len(shapes) != 1 or len(shapes[0]) != 3 or shapes[0][0] != 1:
-        raise _NoMatch(f'needs 1 output (1, 4+nc, anchors), model has {len(shapes)}')
-    _, a, b = shapes[0]
-    expected = sum((input_hw[0] // s) * (input_hw[1] // s) for s in DENSE_STRIDES)
-    if num_classes:
-        transposed = b == 4 + num_classes and a != 4 + num_classes
+def _bind_dense(spec, shapes, input_hw, num_classes, num_keypoints=None) -> Binding:
+    globals_ = _find_globals(spec, shapes, input_hw, num_keypoints)
+    rest = [i for i in range(len(shapes)) if i not in globals_.values()]
+    if len(rest) != 1 or len(shapes[rest[0]]) != 3 or shapes[rest[0]][0] != 1:
+        besides = f' besides {", ".join(globals_)}' if globals_ else ''
+        raise _NoMatch(f'needs 1 output (1, 4+nc, anchors){besides}, model has {len(rest)}')
+    index = rest[0]
+    _, a, b = shapes[index]
+    # per-anchor channels after the classes: mask coefficients or K x (x, y, visibility)
+    extra_name, extra = '', 0
+    if 'protos' in globals_:
+        extra_name, extra = '32', shapes[globals_['protos']][1]
+    elif spec.task == 'pose':
+        extra_name = 'K*3'
+        if num_keypoints:
+            extra = 3 * num_keypoints
+    expected = _total_anchors(input_hw)
+    if num_classes and (extra or spec.task != 'pose'):
+        transposed = b == 4 + num_classes + extra and a != 4 + num_classes + extra
     else:
         transposed = a == expected and b != expected
     c = b if transposed else a
-    if c < 5 or (num_classes and c != 4 + num_classes):
-        raise _NoMatch(f'output {tuple(shapes[0])} has no 4+nc axis'
+    if spec.task == 'pose' and not extra:
+        # K unknown: with the classes known it follows, else assume the COCO 17
+        extra = c - 4 - num_classes if num_classes else 3 * DEFAULT_KEYPOINTS
+        if extra <= 0 or extra % 3:
+            raise _NoMatch(f'output {tuple(shapes[index])} has no 4+nc+K*3 axis')
+    if c < 5 + extra or (num_classes and c != 4 + num_classes + extra):
+        axis = '4+nc' + (f'+{extra_name}' if extra_name else '')
+        raise _NoMatch(f'output {tuple(shapes[index])} has no {axis} axis'
                        + (f' for {num_classes} classes' if num_classes else ''))
-    return Binding(spec, c - 4, dense_transposed=transposed,
-                   output_shapes=(tuple(shapes[0]),))
+    return Binding(spec, c - 4 - extra, dense_transposed=transposed,
+                   output_shapes=tuple(map(tuple, shapes)),
+                   global_outputs=dict(globals_, dense=index),
+                   num_keypoints=extra // 3 if spec.task == 'pose' else 0,
+                   mask_dim=extra if 'protos' in globals_ else 0)
+
+
+def _bind_vector(spec, shapes, num_classes) -> Binding:
+    shape = shapes[0] if len(shapes) == 1 else ()
+    want = '(1, nc)' if spec.rank == 2 else '(1, nc, 1, 1)'
+    if len(shape) != spec.rank or shape[0] != 1 or any(d != 1 for d in shape[2:]):
+        raise _NoMatch(f'needs 1 output {want}, model has {[tuple(s) for s in shapes]}')
+    if shape[1] < 2 or (num_classes and shape[1] != num_classes):
+        raise _NoMatch(f'output {tuple(shape)} does not have '
+                       f'{num_classes or "2 or more"} classes')
+    return Binding(spec, shape[1], output_shapes=(tuple(shape),), global_outputs={'dense': 0})
+
+
+def _bind_semantic(spec, shapes, input_hw, num_classes) -> Binding:
+    if len(shapes) != 1 or len(shapes[0]) != 4 or shapes[0][0] != 1:
+        raise _NoMatch(f'needs 1 output (1, C, H, W) / (1, H, W, C), model has '
+                       f'{[tuple(s) for s in shapes]}')
+    shape = shapes[0]
+    h, w, c = (shape[1], shape[2], shape[3]) if spec.channels_last else \
+        (shape[2], shape[3], shape[1])
+    in_h, in_w = input_hw
+    # the map covers the input at some (not necessarily integer) scale, e.g. 65x65 for 513x513
+    if h < 2 or w < 2 or h > in_h or w > in_w or abs(h / w - in_h / in_w) > max(1 / h, 1 / w):
+        raise _NoMatch(f'output {tuple(shape)} read as {"NHWC" if spec.channels_last else "NCHW"}'
+                       f' is a {h}x{w} map, not the shape of the {in_h}x{in_w} input')
+    if c < 2 or (num_classes and c != num_classes):
+        raise _NoMatch(f'output {tuple(shape)} does not have {num_classes or "2 or more"} '
+                       'classes on its channel axis')
+    return Binding(spec, c, output_shapes=(tuple(shape),), global_outputs={'dense': 0})
+
+
+def _bind(spec, shapes, input_hw, num_classes, reg_max, anchors, num_keypoints) -> Binding:
+    if spec.family == 'dense':
+        return _bind_dense(spec, shapes, input_hw, num_classes, num_keypoints)
+    if spec.family == 'vector':
+        return _bind_vector(spec, shapes, num_classes)
+    if spec.family == 'semantic':
+        return _bind_semantic(spec, shapes, input_hw, num_classes)
+    return _bind_grid(spec, shapes, input_hw, num_classes, reg_max, anchors, num_keypoints)
 
 
 def match_layout(shapes: Sequence[Sequence[int]], input_hw: Tuple[int, int],
                  num_classes: Optional[int] = None, layout: str = 'auto',
                  vendor: Optional[str] = None, reg_max: int = DEFAULT_REG_MAX,
-                 anchors=YOLOV5_ANCHORS) -> Binding:
+                 anchors=YOLOV5_ANCHORS, task: str = 'detect',
+                 num_keypoints: Optional[int] = None) -> Binding:
     """
-    Bind output shapes to a known layout, or raise LayoutError saying why none fits.
+    Bind output shapes to a known layout of ``task``, or raise LayoutError saying why none fits.
 
     ``layout`` forces one layout by name; ``vendor`` ('rknn', 'rdk') breaks ties between layouts
-    whose shapes coincide (RKNN NHWC and RDK 6-output heads); otherwise the layout whose vendor
-    output order the model follows wins.
+    whose shapes coincide (RKNN NHWC and RDK 6-output heads, (1, nc) classifiers); otherwise the
+    layout whose vendor output order the model follows wins, then the plain ultralytics export.
+    num_keypoints: K of a pose model when known (the card's keypoint names, export metadata).
     """
     shapes = [tuple(int(d) for d in s) for s in shapes]
-    if layout != 'auto' and layout not in LAYOUTS:
-        raise LayoutError(f'unknown layout {layout!r}; known: {", ".join(LAYOUTS)}')
-    candidates = [LAYOUTS[layout]] if layout != 'auto' else list(LAYOUTS.values())
+    if task not in TASK_LAYOUTS:
+        raise LayoutError(f'unknown task {task!r}; known: {", ".join(TASKS)}')
+    table = TASK_LAYOUTS[task]
+    if layout != 'auto' and layout not in table:
+        if layout in ALL_LAYOUTS:
+            raise LayoutError(f'layout {layout!r} is a {ALL_LAYOUTS[layout].task} layout, but '
+                              f'the model\'s task is {task}; {task} layouts: {", ".join(table)}')
+        raise LayoutError(f'unknown layout {layout!r}; known: {", ".join(ALL_LAYOUTS)}')
+    candidates = [table[layout]] if layout != 'auto' else list(table.values())
     matches, reasons = [], {}
     for spec in candidates:
         try:
-            if spec.family == 'dense':
-                matches.append(_bind_dense(spec, shapes, input_hw, num_classes))
-            else:
-                matches.append(_bind_grid(spec, shapes, input_hw, num_classes, reg_max, anchors))
+            matches.append(_bind(spec, shapes, input_hw, num_classes, reg_max, anchors,
+                                 num_keypoints))
         except _NoMatch as exc:
             reasons[spec.name] = str(exc)
     if not matches:
-        lines = '\n'.join(f'  - {name}: {LAYOUTS[name].pattern}\n      not this model: {why}'
+        lines = '\n'.join(f'  - {name}: {table[name].pattern}\n      not this model: {why}'
                           for name, why in reasons.items())
+        kind = 'detection' if task == 'detect' else task
         raise LayoutError(
             f'the model outputs {shapes} (input {input_hw[0]}x{input_hw[1]}'
             + (f', {num_classes} classes' if num_classes else '')
-            + f') match no known detection layout:\n{lines}\n'
+            + f') match no known {kind} layout:\n{lines}\n'
             'Set `layout:` in the model card if the shapes are right, or re-export the model.')
     if len(matches) > 1 and vendor:
         matches = [m for m in matches if m.layout.vendor == vendor] or matches
     if len(matches) > 1:
         matches = [m for m in matches if m.in_vendor_order] or matches
+    if len(matches) > 1:
+        # plain ONNX of a (1, nc) classifier: the ultralytics export, softmax inside
+        matches = [m for m in matches if m.layout.vendor == 'ultralytics'] or matches
     if len(matches) > 1:
         names = ', '.join(m.layout.name for m in matches)
         raise LayoutError(f'the model outputs {shapes} fit several layouts ({names}); '

@@ -18,6 +18,9 @@ Usage::
 
     model = load_model('config/models/fall_detection.yaml')   # or a bare .onnx
     detections = model(cv2.imread('frame.jpg'))
+
+The result type follows ``model.task``: Detections (detect, segment with masks, pose with
+keypoints), Classifications (classify) or SemanticMap (semantic).
 """
 
 import dataclasses
@@ -29,17 +32,16 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .backends import backend_class, choose_backend
-from .decoders import DecodeOptions, Decoder
+from .decoders import DecodeOptions, make_decoder, Result
 from .errors import ConfigError, EdgePerceptionError, LayoutError, ModelLoadError
 from .layouts import match_layout
 from .preprocess import InputSpec, preprocess
-from .results import Detections
 from .spec import apply_metadata, ModelSpec, resolve_path, spec_for
 
 # load_model keyword -> DecodeOptions field
 OPTION_KEYS = {f.name for f in dataclasses.fields(DecodeOptions)}
 CARD_THRESHOLDS = {'confidence': 'confidence_threshold', 'nms': 'nms_threshold',
-                   'max_detections': 'max_detections'}
+                   'max_detections': 'max_detections', 'top_k': 'top_k'}
 
 
 @dataclass
@@ -70,30 +72,53 @@ def _input_spec(spec: ModelSpec, backend) -> InputSpec:
 
 
 class Model:
-    """A loaded model; call it on a BGR uint8 image to get Detections in source pixels."""
+    """
+    A loaded model; call it on a BGR uint8 image to get its result in source pixels.
+
+    detect / segment / pose: Detections (with masks / keypoints); classify: Classifications;
+    semantic: SemanticMap.
+    """
 
     def __init__(self, spec: ModelSpec, backend, options: DecodeOptions = DecodeOptions()):
         self.spec = spec
         self.backend = backend
         apply_metadata(spec, backend.metadata)
         self.input_spec = _input_spec(spec, backend)
+        input_hw = (self.input_spec.height, self.input_spec.width)
         try:
             self.binding = match_layout(
-                backend.output_shapes, (self.input_spec.height, self.input_spec.width),
-                len(spec.class_names) or None, spec.layout, spec.vendor or backend.vendor,
-                spec.reg_max, spec.anchors)
+                backend.output_shapes, input_hw, len(spec.class_names) or None, spec.layout,
+                spec.vendor or backend.vendor, spec.reg_max, spec.anchors, task=spec.task,
+                num_keypoints=spec.num_keypoints or len(spec.keypoint_names) or None)
+            self.decoder = make_decoder(self.binding, spec.class_names, input_hw,
+                                        spec.keypoint_names)
         except LayoutError as exc:
             raise LayoutError(f'{spec.source}: {exc}') from None
-        self.decoder = Decoder(self.binding, spec.class_names)
+        except ValueError as exc:       # e.g. keypoint names that do not match the model
+            raise ModelLoadError(f'{spec.source}: {exc}') from None
+        if self.binding.layout.resize and 'resize' not in spec.input:
+            # the vendor flow's own pre-processing (e.g. centre crop for ultralytics classifiers)
+            self.input_spec = dataclasses.replace(self.input_spec,
+                                                  resize=self.binding.layout.resize)
         #: Decoding settings; replace the whole object to change them (thread-safe swap).
         self.options = options
+
+    @property
+    def task(self) -> str:
+        """Return the model's task: detect, segment, pose, classify or semantic."""
+        return self.binding.task
 
     @property
     def class_names(self) -> Tuple[str, ...]:
         return self.decoder.class_names
 
-    def predict(self, image_bgr: np.ndarray) -> Tuple[Detections, StageTimes]:
-        """Return the Detections for one image and the time each stage took."""
+    @property
+    def keypoint_names(self) -> Tuple[str, ...]:
+        """Names of a pose model's keypoints (empty for other tasks)."""
+        return getattr(self.decoder, 'keypoint_names', ())
+
+    def predict(self, image_bgr: np.ndarray) -> Tuple[Result, StageTimes]:
+        """Return the result for one image (type per task) and the time each stage took."""
         if self.backend is None:
             raise RuntimeError(f'model {self.spec.name} is closed')
         options = self.options
@@ -102,18 +127,18 @@ class Model:
         t1 = time.perf_counter()
         outputs = self.backend.infer(tensor)
         t2 = time.perf_counter()
-        detections = self.decoder(outputs, box, options)
+        result = self.decoder(outputs, box, options)
         t3 = time.perf_counter()
-        return detections, StageTimes(t1 - t0, t2 - t1, t3 - t2)
+        return result, StageTimes(t1 - t0, t2 - t1, t3 - t2)
 
-    def __call__(self, image_bgr: np.ndarray) -> Detections:
+    def __call__(self, image_bgr: np.ndarray) -> Result:
         return self.predict(image_bgr)[0]
 
     def describe(self) -> str:
         """One line: name, backend, input and the recognised layout."""
         i = self.input_spec
-        return (f'{self.spec.name}: {self.backend.name}, input {i.width}x{i.height} {i.layout} '
-                f'{i.dtype} {i.color}, layout {self.binding.describe()}')
+        return (f'{self.spec.name}: {self.task}, {self.backend.name}, input {i.width}x{i.height} '
+                f'{i.layout} {i.dtype} {i.color} {i.resize}, layout {self.binding.describe()}')
 
     def close(self) -> None:
         """Release the backend; the model cannot predict afterwards."""
@@ -177,7 +202,7 @@ def load_model(path_or_card: str, backend: str = 'auto', threads: int = 0,
     backend_options: backend-specific settings (e.g. ``core_mask`` for rknn).
     soc: fills ``{soc}`` in the card's file names (None: the SoC this runs on).
     overrides: DecodeOptions fields (confidence_threshold, nms_threshold, max_detections,
-    classes, agnostic_nms) and ``layout``.
+    classes, agnostic_nms, top_k) and ``layout``.
     """
     spec = spec_for(str(path_or_card))
     if 'layout' in overrides:

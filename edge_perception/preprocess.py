@@ -29,7 +29,7 @@ import numpy as np
 LAYOUTS = ('nchw', 'nhwc')
 DTYPES = ('float32', 'float16', 'uint8')
 COLORS = ('rgb', 'bgr', 'nv12')
-RESIZE_MODES = ('letterbox', 'stretch')
+RESIZE_MODES = ('letterbox', 'stretch', 'center_crop')
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,8 @@ class Letterbox:
     The geometric transform from a source image to the network input, and its inverse.
 
     input = source * scale + pad, per axis (scale_x differs from scale_y when stretching and,
-    by the rounding of the resized size, very slightly when letterboxing).
+    by the rounding of the resized size, very slightly when letterboxing). A centre crop has
+    negative pads: the source was scaled to cover the input and its overhang cut off.
     """
 
     scale_x: float
@@ -118,6 +119,22 @@ class Letterbox:
         out[..., 0] = out[..., 0] * self.scale_x + self.pad_x
         out[..., 1] = out[..., 1] * self.scale_y + self.pad_y
         return out
+
+
+def center_crop(image: np.ndarray, width: int, height: int) -> Tuple[np.ndarray, Letterbox]:
+    """Scale ``image`` to cover width x height (shorter side fits), then cut out the centre."""
+    src_h, src_w = image.shape[:2]
+    if src_h == 0 or src_w == 0:
+        raise ValueError('cannot crop an empty image')
+    ratio = max(width / src_w, height / src_h)
+    new_w = max(width, int(round(src_w * ratio)))
+    new_h = max(height, int(round(src_h * ratio)))
+    if (new_w, new_h) != (src_w, src_h):
+        interp = cv2.INTER_AREA if new_w < src_w and new_h < src_h else cv2.INTER_LINEAR
+        image = cv2.resize(image, (new_w, new_h), interpolation=interp)
+    x0, y0 = (new_w - width) // 2, (new_h - height) // 2
+    return (np.ascontiguousarray(image[y0:y0 + height, x0:x0 + width]),
+            Letterbox(new_w / src_w, new_h / src_h, -x0, -y0, src_w, src_h))
 
 
 def letterbox(image: np.ndarray, width: int, height: int, pad_value: int = 114,
@@ -247,8 +264,11 @@ def preprocess(image_bgr, spec: InputSpec) -> Tuple[np.ndarray, Letterbox]:
             return frame.flat, Letterbox(1.0, 1.0, 0, 0, frame.width, frame.height)
         image_bgr = frame.to_bgr()
     image = as_bgr(image_bgr)
-    boxed, info = letterbox(image, spec.width, spec.height, spec.pad_value,
-                            keep_ratio=spec.resize == 'letterbox')
+    if spec.resize == 'center_crop':
+        boxed, info = center_crop(image, spec.width, spec.height)
+    else:
+        boxed, info = letterbox(image, spec.width, spec.height, spec.pad_value,
+                                keep_ratio=spec.resize == 'letterbox')
     if spec.color == 'nv12':
         return bgr_to_nv12(boxed), info
     if spec.color == 'rgb':

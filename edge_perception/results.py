@@ -12,10 +12,13 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-The one result type every stage speaks: boxes in source-image pixels, scores, classes.
+The result types every stage speaks: Detections, Classifications and SemanticMap.
 
-Modelled on roboflow `supervision`'s ``Detections`` (not a dependency: we need numpy only, and
-the same object must travel through pre-processing, decoders, drawing and the ROS layer).
+``Detections`` (boxes in source-image pixels, scores, classes, and instance masks or keypoints
+for segmentation and pose models) is modelled on roboflow `supervision`'s (not a dependency: we
+need numpy only, and the same object must travel through pre-processing, decoders, drawing and
+the ROS layer). Classification models give ``Classifications`` (top-k), semantic segmentation
+models a ``SemanticMap`` (a class per source pixel).
 """
 
 from dataclasses import dataclass, field
@@ -96,3 +99,80 @@ class Detections:
             f'{n} {c:.2f} [{b[0]:.0f} {b[1]:.0f} {b[2]:.0f} {b[3]:.0f}]'
             for n, c, b in zip(self.names, self.confidence, self.xyxy))
         return f'Detections({len(self)}: {rows})'
+
+
+@dataclass
+class Classifications:
+    """
+    The top-k classes of one image, most confident first.
+
+    class_id: (k,) int32 index into ``class_names``.
+    confidence: (k,) float32 probabilities in [0, 1] (softmax over all classes).
+    class_names: the model's whole class table.
+    """
+
+    class_id: np.ndarray
+    confidence: np.ndarray
+    class_names: Tuple[str, ...] = ()
+
+    def __post_init__(self):
+        self.class_id = np.asarray(self.class_id, dtype=np.int32).reshape(-1)
+        self.confidence = np.asarray(self.confidence, dtype=np.float32).reshape(-1)
+        self.class_names = tuple(self.class_names)
+        if len(self.class_id) != len(self.confidence):
+            raise ValueError(f'Classifications: {len(self.class_id)} class ids but '
+                             f'{len(self.confidence)} confidences')
+
+    def __len__(self) -> int:
+        return len(self.class_id)
+
+    @property
+    def names(self) -> list:
+        """Class name of each entry (the id as text where the table has no entry)."""
+        table = self.class_names
+        return [table[c] if 0 <= c < len(table) else str(int(c)) for c in self.class_id]
+
+    def __repr__(self) -> str:
+        rows = ', '.join(f'{n} {c:.2f}' for n, c in zip(self.names, self.confidence))
+        return f'Classifications({rows})'
+
+
+@dataclass
+class SemanticMap:
+    """
+    A class per pixel of the source image.
+
+    class_map: (H, W) uint16 class ids at source resolution.
+    class_names: the model's whole class table.
+    """
+
+    class_map: np.ndarray
+    class_names: Tuple[str, ...] = ()
+
+    def __post_init__(self):
+        self.class_map = np.asarray(self.class_map, dtype=np.uint16)
+        if self.class_map.ndim != 2:
+            raise ValueError(f'SemanticMap: class_map must be (H, W), got {self.class_map.shape}')
+        self.class_names = tuple(self.class_names)
+
+    @property
+    def shape(self) -> Tuple[int, int]:
+        """Return (H, W) of the map (the source image's size)."""
+        return tuple(self.class_map.shape)
+
+    @property
+    def classes_present(self) -> np.ndarray:
+        """Sorted (m,) int32 ids of the classes that cover at least one pixel."""
+        counts = np.bincount(self.class_map.reshape(-1),
+                             minlength=max(1, len(self.class_names)))
+        return np.flatnonzero(counts).astype(np.int32)
+
+    @property
+    def names_present(self) -> list:
+        """Names of ``classes_present``."""
+        table = self.class_names
+        return [table[c] if c < len(table) else str(int(c)) for c in self.classes_present]
+
+    def __repr__(self) -> str:
+        h, w = self.class_map.shape
+        return f'SemanticMap({w}x{h}: {", ".join(self.names_present)})'

@@ -14,9 +14,10 @@
 """
 Model cards: a small YAML file that says what a model is and how to feed it.
 
-A card names the task, the head layout (or ``auto``), the input convention, the class names
-(inline or a labels file) and one model file per backend. A bare ``.onnx`` file works as its
-own card when it carries ultralytics metadata (names, imgsz, task).
+A card names the task (detect, segment, pose, classify, semantic), the head layout (or
+``auto``), the input convention, the class names (inline or a labels file), pose keypoint names,
+and one model file per backend. A bare ``.onnx`` file works as its own card when it carries
+ultralytics metadata (names, imgsz, task, kpt_shape).
 
 File references: absolute, ``~``-relative, relative to the card, or
 ``python-package://<package>/<path>`` for a file shipped inside an installed Python package.
@@ -31,16 +32,15 @@ from typing import Dict, Optional, Tuple
 import yaml
 
 from .errors import ModelLoadError
-from .layouts import DEFAULT_REG_MAX, LAYOUTS, YOLOV5_ANCHORS
+from .layouts import ALL_LAYOUTS, DEFAULT_REG_MAX, TASKS, YOLOV5_ANCHORS
 from .preprocess import InputSpec, tuple3
 
-TASKS = ('detect',)
 PACKAGE_SCHEME = 'python-package://'
 # Which backend runs which file, by extension (first match wins).
 BACKEND_BY_SUFFIX = {'.onnx': 'onnxruntime', '.rknn': 'rknn', '.bin': 'rdk', '.hbm': 'rdk'}
 CARD_KEYS = {'name', 'task', 'layout', 'model', 'files', 'input', 'classes', 'labels_file',
              'thresholds', 'reg_max', 'anchors', 'vendor', 'install_hint', 'license',
-             'description'}
+             'description', 'keypoints'}
 
 
 @dataclass
@@ -59,6 +59,8 @@ class ModelSpec:
     vendor: Optional[str] = None
     install_hint: str = ''
     source: str = ''                         # the card (or model file) this came from
+    keypoint_names: Tuple[str, ...] = ()     # pose: names of the K keypoints (card)
+    num_keypoints: Optional[int] = None      # pose: K from export metadata (kpt_shape)
 
 
 def resolve_path(reference: str, base_dir: str, install_hint: str = '') -> str:
@@ -145,9 +147,16 @@ def load_card(path: str) -> ModelSpec:
     if task not in TASKS:
         raise ModelLoadError(f'model card {path}: task {task!r} not one of {TASKS}')
     layout = str(card.get('layout', 'auto'))
-    if layout != 'auto' and layout not in LAYOUTS:
+    if layout != 'auto' and layout not in ALL_LAYOUTS:
         raise ModelLoadError(f'model card {path}: layout {layout!r} unknown; '
-                             f'use auto or one of {sorted(LAYOUTS)}')
+                             f'use auto or one of {sorted(ALL_LAYOUTS)}')
+    if layout != 'auto' and ALL_LAYOUTS[layout].task != task:
+        raise ModelLoadError(f'model card {path}: layout {layout!r} is for task '
+                             f'{ALL_LAYOUTS[layout].task!r}, the card says task {task!r}')
+    keypoints = card.get('keypoints') or ()
+    if keypoints and (task != 'pose' or isinstance(keypoints, str)):
+        raise ModelLoadError(f'model card {path}: keypoints must be a list of names, for a '
+                             'pose model')
     files = dict(card.get('files') or {})
     if card.get('model'):
         files.setdefault(backend_for_file(str(card['model'])), card['model'])
@@ -165,7 +174,8 @@ def load_card(path: str) -> ModelSpec:
         files={k: str(v) for k, v in files.items()}, task=task, layout=layout,
         input=_input_fields(card.get('input'), f'model card {path}'), class_names=names,
         thresholds=thresholds, reg_max=int(card.get('reg_max', DEFAULT_REG_MAX)),
-        anchors=anchors, vendor=card.get('vendor'), install_hint=hint, source=path)
+        anchors=anchors, vendor=card.get('vendor'), install_hint=hint, source=path,
+        keypoint_names=tuple(str(k) for k in keypoints))
 
 
 def backend_for_file(path: str) -> str:
@@ -189,7 +199,7 @@ def spec_for(path: str) -> ModelSpec:
 
 
 def apply_metadata(spec: ModelSpec, metadata: Dict[str, str]) -> None:
-    """Fill what the card left open from ultralytics export metadata (names, imgsz, task)."""
+    """Fill what the card left open from ultralytics metadata (names, imgsz, task, kpt_shape)."""
     if not spec.class_names and metadata.get('names'):
         spec.class_names = parse_names(metadata['names'])
     if 'height' not in spec.input and metadata.get('imgsz'):
@@ -202,3 +212,7 @@ def apply_metadata(spec: ModelSpec, metadata: Dict[str, str]) -> None:
             raise ModelLoadError(f'{spec.source} is a {task!r} model; this version handles '
                                  f'{", ".join(TASKS)}')
         spec.task = task
+    if spec.num_keypoints is None and metadata.get('kpt_shape'):
+        shape = parse_names(metadata['kpt_shape'])
+        if shape and shape[0].isdigit():
+            spec.num_keypoints = int(shape[0])

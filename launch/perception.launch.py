@@ -17,8 +17,9 @@ Perception on any supported board.
 Usage: ``ros2 launch edge_perception perception.launch.py board:=rk3588``.
 
 Arguments: board (auto = read the device tree; rk3588, rk3576, rk3568, rk3566, rk3562, rdk_x3,
-rdk_x5, rdk_ultra, rdk_s100, pc), task (detect), model (card or file; default the board's),
-image (topic to subscribe to), namespace, use_debug_image, camera (none, default = the
+rdk_x5, rdk_ultra, rdk_s100, pc), task (detect, segment, pose, classify; the node is named
+detector, segmenter, pose, classifier), model (card or file; default the board's), image (topic
+to subscribe to), namespace, use_debug_image, camera (none, default = the
 board's driver, or usb_cam, v4l2_camera, hobot_usb_cam, mipi_cam). Everything a board implies
 (backend, NPU cores per worker, CPU affinity, default model) comes from
 config/boards/<board>.yaml through edge_perception.boards, which is tested without ROS launch.
@@ -33,7 +34,7 @@ from launch_ros.actions import Node
 
 ARGUMENTS = (
     ('board', 'auto', 'board profile, or auto'),
-    ('task', 'detect', 'perception task'),
+    ('task', 'detect', 'perception task: detect, segment, pose or classify'),
     ('model', '', "model card or file ('' = the board's default)"),
     ('image', '', "image topic ('' = the camera's when one is started, else image)"),
     ('namespace', '', 'namespace of the nodes'),
@@ -59,9 +60,11 @@ def _nodes(context):
         actions.append(Node(package=camera['package'], executable=camera['executable'],
                             name=camera['name'], namespace=_join(value['namespace'], 'camera'),
                             parameters=[camera['parameters']], output='screen'))
+    executable = boards.TASK_EXECUTABLES[value['task']]
     actions.append(Node(
-        package='edge_perception', executable=boards.TASK_EXECUTABLES[value['task']],
-        name='detector', namespace=value['namespace'], parameters=[params], output='screen',
+        package='edge_perception', executable=executable,
+        name=executable[:-len('_node')], namespace=value['namespace'], parameters=[params],
+        output='screen',
         remappings=[('image', image), ('image/compressed', image + '/compressed')]))
     return actions
 

@@ -2,7 +2,8 @@
 # setup_env.sh - create or refresh the development/CI environment in <repo>/.venv:
 #   1. ROS 2 Jazzy wheels, build tooling and Python deps, all from scripts/requirements-dev.txt
 #      (a complete lock, installed with --no-deps);
-#   2. ros_interfaces/vision_msgs built with plain cmake into the venv prefix;
+#   2. ros_interfaces/vision_msgs and ros_interfaces/ai_msgs built with plain cmake into the
+#      venv prefix;
 #   3. this repository in editable mode (once setup.py exists).
 # Idempotent: .venv/.setup_env.stamp records a hash of each step's inputs; a re-run with
 # nothing changed does not call pip or cmake. `--clean` deletes .venv first.
@@ -12,7 +13,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 REQ="$ROOT/scripts/requirements-dev.txt"
-IFACE="$ROOT/ros_interfaces/vision_msgs"
+INTERFACES="vision_msgs ai_msgs"      # folders of ros_interfaces/ built into the venv
 STAMP="$VENV/.setup_env.stamp"
 PYTHON="${PYTHON:-python3}"
 
@@ -65,26 +66,33 @@ if ! done_already deps "$H_DEPS"; then
     mark_done deps "$H_DEPS"
 fi
 
-# --- 2. vision_msgs (our copy of the Humble interfaces) -------------------------------------
-H_IFACE="$(hash_of "$SELF" "$REQ" $(find "$IFACE" -type f | LC_ALL=C sort))"
-if ! done_already vision_msgs "$H_IFACE"; then
-    log "building vision_msgs with cmake (log: $VENV/build/vision_msgs.log)"
-    bdir="$VENV/build/vision_msgs"
-    blog="$VENV/build/vision_msgs.log"
+# --- 2. interface packages (our copies of vision_msgs (Humble) and TROS ai_msgs) ----------
+# Each is built with plain cmake into the venv prefix, in this order (no dependencies between
+# them), and rebuilt only when its files (or this script or the lock) change.
+build_interface() {
+    local name="$1" dir="$ROOT/ros_interfaces/$1" h bdir blog
+    h="$(hash_of "$SELF" "$REQ" $(find "$dir" -type f | LC_ALL=C sort))"
+    done_already "$name" "$h" && return 0
+    log "building $name with cmake (log: $VENV/build/$name.log)"
+    bdir="$VENV/build/$name"
+    blog="$VENV/build/$name.log"
     mkdir -p "$bdir"
     if ! (
         export AMENT_PREFIX_PATH="$VENV" PATH="$VENV/bin:$PATH"
-        cmake -S "$IFACE" -B "$bdir" -DCMAKE_INSTALL_PREFIX="$VENV" \
+        cmake -S "$dir" -B "$bdir" -DCMAKE_INSTALL_PREFIX="$VENV" \
             -DCMAKE_PREFIX_PATH="$VENV" -DPython3_EXECUTABLE="$VENV/bin/python" \
             -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release
         cmake --build "$bdir" -j "$(nproc)"
         cmake --install "$bdir"
     ) > "$blog" 2>&1; then
         tail -n 40 "$blog" >&2
-        die "vision_msgs build failed (full log: $blog)"
+        die "$name build failed (full log: $blog)"
     fi
-    mark_done vision_msgs "$H_IFACE"
-fi
+    mark_done "$name" "$h"
+}
+for iface in $INTERFACES; do
+    build_interface "$iface"
+done
 
 # --- 3. this package, editable ---------------------------------------------------------------
 pkg_files=()
@@ -115,6 +123,6 @@ fi
 # --- check --------------------------------------------------------------------------------
 # shellcheck disable=SC1091
 . "$ROOT/scripts/env.sh"
-python -c 'import rclpy, vision_msgs.msg, sensor_msgs.msg' \
-    || die "the environment does not import rclpy/vision_msgs"
+python -c 'import rclpy, vision_msgs.msg, ai_msgs.msg, sensor_msgs.msg' \
+    || die "the environment does not import rclpy/vision_msgs/ai_msgs"
 log "ready in $((SECONDS - T0)) s; use it with: . scripts/env.sh"

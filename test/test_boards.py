@@ -123,3 +123,29 @@ def test_launch_files_only_use_the_module():
     source = open(os.path.join(ROOT, 'launch', 'perception.launch.py')).read()
     for call in ('load_profile', 'node_parameters', 'camera_node'):
         assert f'boards.{call}(' in source
+
+
+@pytest.mark.parametrize('task,executable', [
+    ('detect', 'detector_node'), ('segment', 'segmenter_node'), ('pose', 'pose_node'),
+    ('classify', 'classifier_node')])
+def test_every_task_has_an_installed_executable(task, executable):
+    assert boards.TASK_EXECUTABLES[task] == executable
+    setup = open(os.path.join(ROOT, 'setup.py')).read()
+    assert f"'{executable} = edge_perception.ros." in setup
+    profile = boards.load_profile('pc', FOLDER)
+    params = boards.node_parameters(profile, task, model='/m.onnx', share_dir=ROOT)
+    assert params['model'] == '/m.onnx' and params['backend'] == profile.backend
+
+
+def test_a_task_without_a_board_default_model_asks_for_one():
+    profile = boards.load_profile('pc', FOLDER)
+    with pytest.raises(ConfigError, match='no default pose model; pass model:='):
+        boards.node_parameters(profile, 'pose', share_dir=ROOT)
+
+
+def test_launch_names_the_node_after_the_task():
+    source = open(os.path.join(ROOT, 'launch', 'perception.launch.py')).read()
+    assert "name=executable[:-len('_node')]" in source
+    names = {task: exe[:-len('_node')] for task, exe in boards.TASK_EXECUTABLES.items()}
+    assert names == {'detect': 'detector', 'segment': 'segmenter', 'pose': 'pose',
+                     'classify': 'classifier'}

@@ -12,24 +12,32 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Decoding of raw detection outputs into Detections, for any supported head layout.
+Decoding of raw outputs into results, for any supported head layout of any task.
 
-``Decoder`` binds a layout once (from output shapes) and is then called per frame;
-``decode`` is the one-call form for users who run the model with their own runtime.
+``Decoder`` (detect, segment, pose), ``ClassDecoder`` (classify) and ``SemanticDecoder``
+(semantic) bind a layout once (from output shapes) and are then called per frame;
+``make_decoder`` picks the one for a binding's task, and ``decode`` is the one-call form for
+users who run the model with their own runtime.
 """
 
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .anchor_based import decode_anchor
 from .anchor_free import decode_dense, decode_dfl
+from .classify import decode_classes
+from .instances import gather_rows, instance_masks, keypoints
 from .nms import nms
+from .semantic import decode_semantic
+from ..keypoints import keypoint_names as _keypoint_names
 from ..layouts import Binding, DEFAULT_REG_MAX, match_layout, YOLOV5_ANCHORS
 from ..preprocess import Letterbox
-from ..results import Detections
+from ..results import Classifications, Detections, SemanticMap
 from ..tensors import shape_of
+
+Result = Union[Detections, Classifications, SemanticMap]
 
 FAMILIES = {'dense': decode_dense, 'dfl': decode_dfl, 'anchor': decode_anchor}
 
@@ -43,6 +51,7 @@ class DecodeOptions:
     max_detections: int = 300
     classes: Tuple[int, ...] = ()        # keep only these class ids; empty keeps all
     agnostic_nms: bool = False
+    top_k: int = 5                       # classification: how many classes to report
 
     def __post_init__(self):
         if not 0.0 <= self.confidence_threshold <= 1.0:
@@ -51,46 +60,120 @@ class DecodeOptions:
             raise ValueError(f'nms_threshold {self.nms_threshold} not in [0, 1]')
         if self.max_detections < 1:
             raise ValueError(f'max_detections {self.max_detections} must be >= 1')
+        if self.top_k < 1:
+            raise ValueError(f'top_k {self.top_k} must be >= 1')
         object.__setattr__(self, 'classes', tuple(int(c) for c in self.classes))
 
 
-class Decoder:
-    """Raw outputs of one model -> Detections in source-image pixels."""
+def _names(binding: Binding, class_names: Sequence[str]) -> Tuple[str, ...]:
+    return tuple(class_names) or tuple(str(i) for i in range(binding.num_classes))
 
-    def __init__(self, binding: Binding, class_names: Sequence[str] = ()):
+
+class Decoder:
+    """
+    Raw outputs of one detection, segmentation or pose model -> Detections in source pixels.
+
+    Segmentation: ``masks`` (N, H, W) bool at source resolution, computed for the detections
+    NMS kept only. Pose: ``keypoints`` (N, K, 3), x, y in source pixels and a confidence.
+    """
+
+    def __init__(self, binding: Binding, class_names: Sequence[str] = (),
+                 input_hw: Optional[Tuple[int, int]] = None,
+                 keypoint_names: Sequence[str] = ()):
         self.binding = binding
-        self.class_names = tuple(class_names) or tuple(
-            str(i) for i in range(binding.num_classes))
+        self.class_names = _names(binding, class_names)
+        self.keypoint_names = _keypoint_names(binding.num_keypoints, keypoint_names) \
+            if binding.num_keypoints else ()
+        self.input_hw = tuple(input_hw) if input_hw else None
         self._family = FAMILIES[binding.layout.family]
+        if binding.mask_dim and self.input_hw is None:
+            raise ValueError('a segmentation Decoder needs input_hw (the network input size)')
 
     def __call__(self, outputs, letterbox: Optional[Letterbox] = None,
                  options: DecodeOptions = DecodeOptions()) -> Detections:
         """Decode one frame's outputs; boxes map to source pixels through ``letterbox``."""
-        xyxy, score, class_id = self._family(outputs, self.binding, options.confidence_threshold)
+        binding = self.binding
+        xyxy, score, class_id, anchor = self._family(outputs, binding,
+                                                     options.confidence_threshold)
         if options.classes and len(class_id):
             keep = np.isin(class_id, options.classes)
-            xyxy, score, class_id = xyxy[keep], score[keep], class_id[keep]
+            xyxy, score, class_id, anchor = xyxy[keep], score[keep], class_id[keep], anchor[keep]
         keep = nms(xyxy, score, class_id, options.nms_threshold, options.max_detections,
                    options.agnostic_nms)
-        xyxy, score, class_id = xyxy[keep], score[keep], class_id[keep]
+        xyxy, score, class_id, anchor = xyxy[keep], score[keep], class_id[keep], anchor[keep]
         if letterbox is not None:
             xyxy = letterbox.boxes_to_source(xyxy)
-        return Detections(xyxy, score, class_id, self.class_names)
+        masks = points = None
+        if binding.mask_dim:
+            coef = gather_rows(outputs, binding, 'coef', anchor, binding.mask_dim)
+            protos = outputs[binding.global_outputs['protos']]
+            masks = instance_masks(coef, protos, binding.layout.channels_last, xyxy,
+                                   self.input_hw, letterbox)
+        if binding.num_keypoints:
+            points = keypoints(outputs, binding, anchor)
+            if letterbox is not None:
+                points[..., :2] = letterbox.points_to_source(points[..., :2])
+        return Detections(xyxy, score, class_id, self.class_names, masks, points,
+                          self.keypoint_names)
+
+
+class ClassDecoder:
+    """Raw outputs of one classifier -> the top-k Classifications."""
+
+    def __init__(self, binding: Binding, class_names: Sequence[str] = ()):
+        self.binding = binding
+        self.class_names = _names(binding, class_names)
+
+    def __call__(self, outputs, letterbox: Optional[Letterbox] = None,
+                 options: DecodeOptions = DecodeOptions()) -> Classifications:
+        """Decode one frame's outputs (``letterbox`` is not needed, accepted for symmetry)."""
+        return decode_classes(outputs, self.binding, options.top_k, self.class_names)
+
+
+class SemanticDecoder:
+    """Raw outputs of one semantic segmentation model -> a SemanticMap at source size."""
+
+    def __init__(self, binding: Binding, class_names: Sequence[str] = (),
+                 input_hw: Tuple[int, int] = (640, 640)):
+        self.binding = binding
+        self.class_names = _names(binding, class_names)
+        self.input_hw = tuple(input_hw)
+
+    def __call__(self, outputs, letterbox: Optional[Letterbox] = None,
+                 options: DecodeOptions = DecodeOptions()) -> SemanticMap:
+        """Decode one frame's outputs; the map has the source size through ``letterbox``."""
+        return decode_semantic(outputs, self.binding, self.input_hw, letterbox,
+                               self.class_names)
+
+
+def make_decoder(binding: Binding, class_names: Sequence[str] = (),
+                 input_hw: Tuple[int, int] = (640, 640), keypoint_names: Sequence[str] = ()):
+    """Return the decoder for the binding's task."""
+    if binding.task == 'classify':
+        return ClassDecoder(binding, class_names)
+    if binding.task == 'semantic':
+        return SemanticDecoder(binding, class_names, input_hw)
+    return Decoder(binding, class_names, input_hw, keypoint_names)
 
 
 def decode(outputs: Sequence, input_size: Tuple[int, int] = (640, 640), layout: str = 'auto',
            class_names: Sequence[str] = (), letterbox: Optional[Letterbox] = None,
            vendor: Optional[str] = None, reg_max: int = DEFAULT_REG_MAX,
-           anchors=YOLOV5_ANCHORS, **options) -> Detections:
+           anchors=YOLOV5_ANCHORS, task: str = 'detect', keypoint_names: Sequence[str] = (),
+           **options) -> Result:
     """
-    Decode raw outputs of a YOLO detection head run by any runtime.
+    Decode raw outputs of a model of any supported task and layout, run by any runtime.
 
     outputs: the model's outputs in order, float arrays or ``QuantizedTensor`` (int8 + scale).
-    input_size: the network input (height, width). layout: a name from ``LAYOUTS`` or 'auto'
+    input_size: the network input (height, width). layout: a layout name of the task or 'auto'
     (recognised from the shapes). letterbox: the transform ``preprocess`` returned, to get
-    boxes in source pixels (None: input pixels). options: ``DecodeOptions`` fields.
-    For repeated calls build a ``Decoder`` once instead (the layout is bound once).
+    boxes, masks, keypoints and maps in source pixels (None: input pixels). task: 'detect',
+    'segment', 'pose' (Detections), 'classify' (Classifications) or 'semantic' (SemanticMap).
+    keypoint_names: pose keypoint names (default: COCO's 17). options: ``DecodeOptions`` fields.
+    For repeated calls build a decoder once instead (``make_decoder``: the layout is bound once).
     """
     binding = match_layout([shape_of(o) for o in outputs], tuple(input_size),
-                           len(class_names) or None, layout, vendor, reg_max, anchors)
-    return Decoder(binding, class_names)(outputs, letterbox, DecodeOptions(**options))
+                           len(class_names) or None, layout, vendor, reg_max, anchors, task,
+                           len(keypoint_names) or None)
+    decoder = make_decoder(binding, class_names, tuple(input_size), keypoint_names)
+    return decoder(outputs, letterbox, DecodeOptions(**options))

@@ -32,7 +32,9 @@ def decode_anchor(outputs, binding: Binding, threshold: float) -> Candidates:
     raw_thr = threshold if layout.scores == 'sigmoid' else logit(threshold)
     per_anchor = 5 + binding.num_classes
     parts = []
+    offset = 0
     for level, anchors in zip(binding.levels, binding.anchors):
+        first, offset = offset, offset + 3 * level.grid_h * level.grid_w
         tensor = outputs[level.outputs['pred']]
         for a, (anchor_w, anchor_h) in enumerate(anchors):
             base = a * per_anchor
@@ -53,7 +55,8 @@ def decode_anchor(outputs, binding: Binding, threshold: float) -> Candidates:
             xy = (values[:, 0:2] * 2 - 0.5 + grid) * level.stride
             wh = (values[:, 2:4] * 2) ** 2 * np.array([anchor_w, anchor_h], np.float32)
             xyxy = np.concatenate([xy - wh / 2, xy + wh / 2], axis=1).astype(np.float32)
-            parts.append((xyxy, score[keep].astype(np.float32), class_id[keep]))
+            parts.append((xyxy, score[keep].astype(np.float32), class_id[keep],
+                          first + cells * 3 + a))
     if not parts:
         return _empty()
     return tuple(np.concatenate(p) for p in zip(*parts))

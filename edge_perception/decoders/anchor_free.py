@@ -27,11 +27,14 @@ import numpy as np
 from .planes import logit, Plane, sigmoid
 from ..layouts import Binding
 
-Candidates = Tuple[np.ndarray, np.ndarray, np.ndarray]   # xyxy (input px), score, class id
+# xyxy (input px), score, class id, anchor (index over all strides, finest stride first,
+# row-major: the dense layout's anchor axis; instance heads gather their rows with it)
+Candidates = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _empty() -> Candidates:
-    return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32)
+    return (np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32),
+            np.zeros(0, np.intp))
 
 
 def _best_class(plane: Plane, cells: np.ndarray, scores_kind: str, threshold: float):
@@ -57,17 +60,29 @@ def dfl_distances(logits: np.ndarray, reg_max: int) -> np.ndarray:
 
 
 def decode_dense(outputs, binding: Binding, threshold: float) -> Candidates:
-    """Decode the ultralytics (1, 4+nc, A) output: rows 0-3 are cx, cy, w, h in input px."""
+    """Decode the ultralytics (1, 4+nc[+extra], A) output: rows 0-3 are cx, cy, w, h in px."""
     transposed = binding.dense_transposed
-    cls = Plane(outputs[0], transposed, slice(4, None))
+    dense = outputs[binding.global_outputs.get('dense', 0)]
+    cls = Plane(dense, transposed, slice(4, 4 + binding.num_classes))
     cells = cls.cells_at_least(threshold)
     if not len(cells):
         return _empty()
     cells, score, class_id = _best_class(cls, cells, binding.layout.scores, threshold)
-    cxcywh = Plane(outputs[0], transposed, slice(0, 4)).rows(cells)
+    cxcywh = Plane(dense, transposed, slice(0, 4)).rows(cells)
     half = cxcywh[:, 2:] / 2
     xyxy = np.concatenate([cxcywh[:, :2] - half, cxcywh[:, :2] + half], axis=1)
-    return xyxy, score, class_id
+    return xyxy, score, class_id, cells
+
+
+def level_planes(outputs, level, layout, reg_max: int):
+    """Return the (cls, box, score_sum or None) planes of one stride, whatever the packing."""
+    roles, last = level.outputs, layout.channels_last
+    if 'boxcls' in roles:       # RKNN pose: DFL bins then class logits in one tensor
+        tensor = outputs[roles['boxcls']]
+        return (Plane(tensor, last, slice(4 * reg_max, None)),
+                Plane(tensor, last, slice(0, 4 * reg_max)), None)
+    score_sum = Plane(outputs[roles['score_sum']], last) if 'score_sum' in roles else None
+    return Plane(outputs[roles['cls']], last), Plane(outputs[roles['box']], last), score_sum
 
 
 def decode_dfl(outputs, binding: Binding, threshold: float) -> Candidates:
@@ -75,14 +90,14 @@ def decode_dfl(outputs, binding: Binding, threshold: float) -> Candidates:
     layout = binding.layout
     raw_thr = threshold if layout.scores == 'sigmoid' else logit(threshold)
     parts = []
+    offset = 0
     for level in binding.levels:
-        roles = level.outputs
-        cls = Plane(outputs[roles['cls']], layout.channels_last)
-        if 'score_sum' in roles:
+        first, offset = offset, offset + level.grid_h * level.grid_w
+        cls, box, score_sum = level_planes(outputs, level, layout, binding.reg_max)
+        if score_sum is not None:
             # score_sum = clamp(sum of class scores) >= every class score: a cell below the
             # threshold there cannot hold any class above it.
-            cells = Plane(outputs[roles['score_sum']], layout.channels_last) \
-                .cells_at_least(raw_thr)
+            cells = score_sum.cells_at_least(raw_thr)
             if len(cells) * 8 > cls.n_cells:      # the pre-filter did not filter: full pass
                 cells = cls.cells_at_least(raw_thr)
             elif len(cells):
@@ -94,13 +109,12 @@ def decode_dfl(outputs, binding: Binding, threshold: float) -> Candidates:
         cells, score, class_id = _best_class(cls, cells, layout.scores, threshold)
         if not len(cells):
             continue
-        dist = dfl_distances(Plane(outputs[roles['box']], layout.channels_last).rows(cells),
-                             binding.reg_max)
+        dist = dfl_distances(box.rows(cells), binding.reg_max)
         cx = (cells % level.grid_w).astype(np.float32) + 0.5
         cy = (cells // level.grid_w).astype(np.float32) + 0.5
         xyxy = np.stack([cx - dist[:, 0], cy - dist[:, 1], cx + dist[:, 2], cy + dist[:, 3]],
                         axis=1) * np.float32(level.stride)
-        parts.append((xyxy, score, class_id))
+        parts.append((xyxy, score, class_id, cells + first))
     if not parts:
         return _empty()
     return tuple(np.concatenate(p) for p in zip(*parts))

@@ -20,504 +20,56 @@ Topics (relative names, so namespaces and remapping apply):
   ``image/compressed`` (sensor_msgs/CompressedImage); QoS from ``image_qos``;
 * publishes ``detections`` (vision_msgs/Detection2DArray, the image's header, boxes in image
   pixels), ``label_info`` (vision_msgs/LabelInfo, transient local: late joiners get it),
-  ``detections/image`` (annotated bgr8, with ``publish_debug_image:=true``) and
+  ``detections/image`` (annotated bgr8, with ``publish_debug_image:=true``),
+  ``perception_targets`` (ai_msgs/PerceptionTargets, when ai_msgs is installed) and
   ``/diagnostics`` (1 Hz: frame counters, fps, per-stage latency).
 
 The subscription callback only hands the message to a pool of ``workers`` inference threads
 (one model context each: one per NPU core on RKNN boards), which convert and run the model;
 results are published in frame order. Frames arriving while every worker is busy replace the
-one waiting (newest wins) and are counted as dropped.
+one waiting (newest wins) and are counted as dropped. The shared machinery is
+``node_base.PerceptionNode``.
 Run: ``ros2 run edge_perception detector_node --ros-args -p model:=<card or file>``.
 """
 
-import collections
-import dataclasses
-import os
-import statistics
 import sys
-import threading
-import time
-from typing import Optional, Sequence, Tuple
 
-from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                ParameterType, SetParametersResult)
-import rclpy
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_policy_name_from_kind,
-                       qos_profile_sensor_data, QoSProfile, ReliabilityPolicy)
-from sensor_msgs.msg import CompressedImage, Image
-from vision_msgs.msg import Detection2DArray, LabelInfo
+from vision_msgs.msg import Detection2DArray
 
-from .image_conversions import bgr_to_image, compressed_to_bgr, image_to_frame
-from .messages import detections_to_msg, diagnostic_array, diagnostic_status, label_info_msg
-from ..affinity import validate_cpus
+from . import tros
+from .messages import detections_to_msg
+from .node_base import (default_model, main_for, per_worker_core_masks, PerceptionNode,
+                        resolve_classes, StartupError)
 from ..drawing import annotate
-from ..errors import EdgePerceptionError, ImageFormatError
-from ..model import backend_for, card_options, load_model
-from ..pool import WorkerPool
-from ..preprocess import Nv12Frame
 
-try:  # Iron and newer
-    from rclpy.event_handler import SubscriptionEventCallbacks
-except ImportError:  # Humble
-    from rclpy.qos_event import SubscriptionEventCallbacks
+__all__ = ['DetectorNode', 'StartupError', 'default_model', 'main', 'per_worker_core_masks',
+           'resolve_classes']
 
 NODE_NAME = 'detector'
-DEFAULT_CARD = os.path.join('config', 'models', 'fall_detection.yaml')
-TRANSPORTS = ('raw', 'compressed')
-IMAGE_QOS = ('sensor_data', 'reliable')
-STAGES = ('convert', 'pre', 'infer', 'decode', 'publish')
-LATENCY_WINDOW = 100            # frames the latency medians are taken over
-DIAGNOSTICS_PERIOD = 1.0        # seconds
-LOG_THROTTLE = 5.0              # seconds between repeated error lines
 
 
-class StartupError(EdgePerceptionError):
-    """The node cannot start; the message says why (already logged by the node)."""
-
-
-def default_model() -> str:
-    """Return the demo fall-detection card: the installed share/ first, else the source tree."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        path = os.path.join(get_package_share_directory('edge_perception'), DEFAULT_CARD)
-        if os.path.isfile(path):
-            return path
-    except (ImportError, LookupError, OSError, ValueError):
-        pass
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return os.path.join(root, DEFAULT_CARD)
-
-
-def resolve_classes(value, class_names: Sequence[str]) -> Tuple[int, ...]:
-    """
-    Turn class names or ids (strings or ints; a string may list them, comma-separated) into ids.
-
-    Empty keeps every class. ValueError names the unknown entry and the model's classes.
-    """
-    if isinstance(value, str):
-        value = value.split(',')
-    ids = []
-    for item in value or ():
-        if isinstance(item, str):
-            item = item.strip()
-            if not item:
-                continue
-        if isinstance(item, str) and item in class_names:
-            ids.append(list(class_names).index(item))
-            continue
-        if isinstance(item, bool) or not (isinstance(item, int) or str(item).isdigit()):
-            raise ValueError(f'classes: unknown class {item!r}; this model has '
-                             f'{", ".join(class_names)} (names or ids 0..{len(class_names) - 1})')
-        index = int(item)
-        if not 0 <= index < len(class_names):
-            raise ValueError(f'classes: class id {index} is out of range: this model has '
-                             f'{len(class_names)} classes (ids 0..{len(class_names) - 1})')
-        ids.append(index)
-    return tuple(dict.fromkeys(ids))
-
-
-def _descriptor(ptype: int, description: str, read_only: bool = False,
-                float_range: Optional[Tuple[float, float]] = None,
-                int_range: Optional[Tuple[int, int]] = None,
-                constraints: str = '', dynamic_typing: bool = False) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(type=ptype, description=description, read_only=read_only,
-                                     additional_constraints=constraints,
-                                     dynamic_typing=dynamic_typing)
-    if float_range is not None:
-        descriptor.floating_point_range = [FloatingPointRange(
-            from_value=float(float_range[0]), to_value=float(float_range[1]), step=0.0)]
-    if int_range is not None:
-        descriptor.integer_range = [IntegerRange(
-            from_value=int(int_range[0]), to_value=int(int_range[1]), step=1)]
-    return descriptor
-
-
-def per_worker_core_masks(value: str, workers: int) -> Tuple[Optional[str], ...]:
-    """
-    Split the ``core_mask`` parameter into one entry per worker (None: backend default).
-
-    'auto' or '' leaves the backend's default; one value applies to every worker; a
-    comma-separated list gives each worker its own (RKNN: '0,1,2' = one NPU core each).
-    """
-    items = [v.strip() for v in str(value).split(',')]
-    if items in ([''], ['auto']):
-        return (None,) * workers
-    if len(items) == 1:
-        return tuple(items) * workers
-    if len(items) != workers:
-        raise ValueError(f'core_mask lists {len(items)} entries for {workers} workers: give '
-                         'one per worker, or one for all')
-    return tuple(items)
-
-
-MODEL_DESCRIPTOR = _descriptor(
-    ParameterType.PARAMETER_STRING, 'Model card (.yaml) or model file (.onnx, .rknn, .bin).',
-    read_only=True)
-
-
-def _parameters(options):
-    """
-    Return (name, default, descriptor) of every parameter after ``model``, in order.
-
-    ``options``: the model card's decoding defaults (DecodeOptions), so a card's thresholds
-    apply unless the parameters are set.
-    """
-    t = ParameterType
-    return [
-        ('backend', 'auto', _descriptor(
-            t.PARAMETER_STRING, 'Inference runtime: auto (an NPU when present) or a name.',
-            read_only=True, constraints='auto, onnxruntime, rknn, rdk')),
-        ('confidence_threshold', options.confidence_threshold, _descriptor(
-            t.PARAMETER_DOUBLE, 'Minimum class probability of a detection.',
-            float_range=(0.0, 1.0))),
-        ('nms_threshold', options.nms_threshold, _descriptor(
-            t.PARAMETER_DOUBLE, 'IoU above which non-maximum suppression drops a box.',
-            float_range=(0.0, 1.0))),
-        ('max_detections', options.max_detections, _descriptor(
-            t.PARAMETER_INTEGER, 'Most detections published per image.',
-            int_range=(1, 10000))),
-        # dynamic_typing: rclpy types an empty list default as BYTE_ARRAY (rclpy issue 912), so
-        # a fixed type would refuse every later value; the node checks the type itself.
-        ('classes', [], _descriptor(
-            t.PARAMETER_STRING_ARRAY, 'Class names (or ids) to keep; empty keeps all.',
-            constraints="names or ids of the model's classes", dynamic_typing=True)),
-        ('image_transport', 'raw', _descriptor(
-            t.PARAMETER_STRING, 'raw: subscribe image (sensor_msgs/Image); compressed: '
-            'image/compressed (sensor_msgs/CompressedImage).', read_only=True,
-            constraints='raw or compressed')),
-        ('image_qos', 'sensor_data', _descriptor(
-            t.PARAMETER_STRING, 'Image subscription QoS: sensor_data (best effort, as most '
-            'cameras publish) or reliable.', read_only=True,
-            constraints='sensor_data or reliable')),
-        ('publish_debug_image', False, _descriptor(
-            t.PARAMETER_BOOL, 'Also publish detections/image, the image with boxes drawn.')),
-        ('threads', 0, _descriptor(
-            t.PARAMETER_INTEGER, 'Inference runtime threads per worker (0: the runtime '
-            'default).', read_only=True, int_range=(0, 1024))),
-        ('workers', 1, _descriptor(
-            t.PARAMETER_INTEGER, 'Inference workers, each with its own model context (one per '
-            'NPU core on RKNN boards); results stay in frame order.', read_only=True,
-            int_range=(1, 16))),
-        ('soc', '', _descriptor(
-            t.PARAMETER_STRING, 'SoC name filling {soc} in model card file names (rk3588, x5, '
-            '...); empty: read from the device tree.', read_only=True)),
-        ('core_mask', 'auto', _descriptor(
-            t.PARAMETER_STRING, 'NPU core(s): RKNN masks auto, 0, 1, 2, 0_1, 0_1_2; RDK BPU '
-            'core ids. Comma-separated: one per worker.', read_only=True,
-            constraints='auto, a mask, or one mask per worker separated by commas')),
-        ('cpu_affinity', [], _descriptor(
-            t.PARAMETER_INTEGER_ARRAY, 'CPU ids to pin inference to; empty: no pinning.',
-            read_only=True, dynamic_typing=True)),
-    ]
-
-
-class _Stats:
-    """Frame counters and recent per-stage latencies, shared by the worker and the timer."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.frames_in = 0
-        self.frames_out = 0
-        self.frames_bad = 0
-        self.errors = 0
-        self.last_error = ''
-        self.latency = {stage: collections.deque(maxlen=LATENCY_WINDOW) for stage in STAGES}
-
-    def record(self, **seconds):
-        with self.lock:
-            self.frames_out += 1
-            for stage, value in seconds.items():
-                self.latency[stage].append(value)
-
-    def medians_ms(self):
-        with self.lock:
-            return {stage: statistics.median(v) * 1e3 if v else None
-                    for stage, v in self.latency.items()}
-
-
-class DetectorNode(Node):
+class DetectorNode(PerceptionNode):
     """Object detection on an image topic with any model ``load_model`` accepts."""
 
-    def __init__(self, **node_kwargs):
-        super().__init__(NODE_NAME, **node_kwargs)
-        self._stats = _Stats()
-        self._worker = None
-        self._model = None
-        self._models = []
-        self._debug_pub = None
-        self._debug_enabled = False
-        self._closed = False
-        try:
-            self._start()
-        except (EdgePerceptionError, ValueError, ParameterException) as exc:
-            self.get_logger().error(str(exc))
-            self.close()
-            self.destroy_node()
-            raise StartupError(str(exc)) from None
+    NODE_NAME = NODE_NAME
+    TASKS = ('detect',)
+    PURPOSE = 'object detection'
+    DEBUG_TOPIC = 'detections/image'
 
-    # -- start-up -------------------------------------------------------------------------
-    def _param(self, name):
-        value = self.get_parameter(name).value
-        return [] if value is None else value
-
-    def _start(self):
-        self.declare_parameter('model', default_model(), MODEL_DESCRIPTOR)
-        model = self._param('model')
-        for name, default, descriptor in _parameters(card_options(model)):
-            self.declare_parameter(name, default, descriptor)
-        transport = self._param('image_transport')
-        if transport not in TRANSPORTS:
-            raise ValueError(f'image_transport must be one of {", ".join(TRANSPORTS)}, '
-                             f'got {transport!r}')
-        self._image_qos = self._param('image_qos')
-        if self._image_qos not in IMAGE_QOS:
-            raise ValueError(f'image_qos must be one of {", ".join(IMAGE_QOS)}, '
-                             f'got {self._image_qos!r}')
-        self._check_array_type('classes', self._param('classes'))
-        cpus = self._check_array_type('cpu_affinity', self._param('cpu_affinity'))
-        cpus = tuple(sorted(validate_cpus(cpus))) if len(cpus) else None
-
-        workers = self._param('workers')
-        masks = per_worker_core_masks(self._param('core_mask'), workers)
-        backend = backend_for(model, self._param('backend'))
-        option_name = {'rknn': 'core_mask', 'rdk': 'bpu_core'}.get(backend)
-        if option_name is None and any(masks):
-            raise ValueError(f'core_mask applies to NPU backends; {backend} has none')
-        self._models = []
-        for mask in masks:
-            self._models.append(load_model(
-                model, backend=backend, threads=self._param('threads'), cpu_affinity=cpus,
-                backend_options={option_name: mask} if mask else None,
-                soc=self._param('soc') or None,
-                confidence_threshold=self._param('confidence_threshold'),
-                nms_threshold=self._param('nms_threshold'),
-                max_detections=self._param('max_detections')))
-        self._model = self._models[0]
-        classes = resolve_classes(self._param('classes'), self._model.class_names)
-        self._set_options(dataclasses.replace(self._model.options, classes=classes))
-
+    def _create_outputs(self):
         self._det_pub = self.create_publisher(Detection2DArray, 'detections', 10)
-        latched = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
-                             reliability=ReliabilityPolicy.RELIABLE,
-                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self._label_pub = self.create_publisher(LabelInfo, 'label_info', latched)
-        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self._debug_qos = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
-                                     reliability=ReliabilityPolicy.RELIABLE,
-                                     durability=DurabilityPolicy.VOLATILE)
-        if self._param('publish_debug_image'):
-            self._enable_debug_image()
 
-        self._compressed = transport == 'compressed'
-        # NV12 models (RDK BPU) take nv12 camera frames as they are: no conversion, no copy.
-        keep_nv12 = self._model.input_spec.color == 'nv12'
-        self._convert = compressed_to_bgr if self._compressed else \
-            (lambda msg: image_to_frame(msg, keep_nv12))
-        image_qos = qos_profile_sensor_data if self._image_qos == 'sensor_data' else \
-            QoSProfile(depth=5, history=HistoryPolicy.KEEP_LAST,
-                       reliability=ReliabilityPolicy.RELIABLE,
-                       durability=DurabilityPolicy.VOLATILE)
-        self._worker = WorkerPool(workers, self._work, self._emit, name='detector-inference',
-                                  cpu_affinity=cpus, on_error=self._on_worker_error)
-        self._sub = self.create_subscription(
-            CompressedImage if self._compressed else Image,
-            'image/compressed' if self._compressed else 'image',
-            self._on_image, image_qos,
-            event_callbacks=SubscriptionEventCallbacks(incompatible_qos=self._on_incompatible_qos))
-        self._topic = self._sub.topic_name
-        self._publish_label_info()
-        self._last_diag = (time.monotonic(), 0, 0, 0)
-        self._diag_timer = self.create_timer(DIAGNOSTICS_PERIOD, self._publish_diagnostics)
-        self.add_on_set_parameters_callback(self._on_set_parameters)
-        for finding in getattr(self._model.backend, 'findings', ()):
-            self.get_logger().warning(str(finding))
-        self.get_logger().info(
-            f'{self._model.describe()}; {workers} worker(s); classes '
-            f'{", ".join(self._model.class_names)}; listening on {self._topic} '
-            f'({self._image_qos})')
+    def _publish(self, header, result):
+        self._det_pub.publish(detections_to_msg(result.output, header))
 
-    @staticmethod
-    def _check_array_type(name, value):
-        if isinstance(value, str) and name == 'classes':
-            return value
-        if isinstance(value, (str, bytes, bool, int, float)):
-            raise ValueError(f'{name} must be an array, got {value!r}')
-        items = list(value)
-        if name == 'cpu_affinity' and not all(isinstance(v, int) and not isinstance(v, bool)
-                                              for v in items):
-            raise ValueError(f'cpu_affinity must be an integer array, got {items!r}')
-        if name == 'classes' and not all(isinstance(v, (str, int)) and not isinstance(v, bool)
-                                         for v in items):
-            raise ValueError(f'classes must be class names or ids, got {items!r}')
-        return items
+    def _draw(self, bgr, detections):
+        return annotate(bgr, detections)
 
-    def _enable_debug_image(self):
-        if self._debug_pub is None:
-            self._debug_pub = self.create_publisher(Image, 'detections/image', self._debug_qos)
-        self._debug_enabled = True
-
-    def _publish_label_info(self):
-        msg = label_info_msg(self._model.class_names, self._model.options.confidence_threshold)
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self._label_pub.publish(msg)
-
-    # -- per frame ------------------------------------------------------------------------
-    def _on_image(self, msg):
-        with self._stats.lock:
-            self._stats.frames_in += 1
-        self._worker.submit(msg)      # conversion and inference happen on the worker thread
-
-    def _set_options(self, options):
-        for model in self._models:
-            model.options = options
-
-    def _work(self, index, msg):
-        """Convert and infer on worker ``index`` (its own model context)."""
-        t0 = time.perf_counter()
-        image = self._convert(msg)
-        convert = time.perf_counter() - t0
-        detections, times = self._models[index].predict(image)
-        return image, detections, times, convert
-
-    def _emit(self, msg, result):
-        """Publish one frame's results (called in frame order)."""
-        image, detections, times, convert = result
-        t0 = time.perf_counter()
-        self._det_pub.publish(detections_to_msg(detections, msg.header))
-        publish = time.perf_counter() - t0
-        if self._debug_pub is not None and self._debug_enabled:
-            bgr = image.to_bgr() if isinstance(image, Nv12Frame) else image
-            self._debug_pub.publish(bgr_to_image(annotate(bgr, detections), msg.header))
-        self._stats.record(convert=convert, pre=times.pre, infer=times.infer,
-                           decode=times.decode, publish=publish)
-
-    def _on_worker_error(self, exc):
-        if isinstance(exc, ImageFormatError):
-            with self._stats.lock:
-                self._stats.frames_bad += 1
-            self.get_logger().error(f'skipping a malformed frame on {self._topic}: {exc}',
-                                    throttle_duration_sec=LOG_THROTTLE)
-            return
-        with self._stats.lock:
-            self._stats.errors += 1
-            self._stats.last_error = f'{type(exc).__name__}: {exc}'
-        self.get_logger().error(f'inference failed on a frame from {self._topic}: '
-                                f'{type(exc).__name__}: {exc}', throttle_duration_sec=LOG_THROTTLE)
-
-    def _on_incompatible_qos(self, event):
-        policy = qos_policy_name_from_kind(event.last_policy_kind)
-        if self._image_qos != 'sensor_data':
-            hint = ('most cameras publish best effort: start this node with '
-                    'image_qos:=sensor_data')
-        else:
-            hint = "compare the publisher's QoS with this subscription's (best effort, volatile)"
-        self.get_logger().warning(
-            f'a publisher on {self._topic} offers a QoS incompatible with this subscription '
-            f'(image_qos:={self._image_qos}; incompatible policy: {policy}): its images will not '
-            f'arrive. Hint: {hint}')
-
-    # -- parameters -----------------------------------------------------------------------
-    def _on_set_parameters(self, params):
-        options = self._model.options
-        updates, debug = {}, None
-        try:
-            for param in params:
-                if param.name in ('confidence_threshold', 'nms_threshold'):
-                    value = float(param.value)
-                    if not 0.0 <= value <= 1.0:
-                        raise ValueError(f'{param.name} must be within [0, 1], got {value}')
-                    updates[param.name] = value
-                elif param.name == 'max_detections':
-                    updates['max_detections'] = int(param.value)
-                elif param.name == 'classes':
-                    value = [] if param.value is None else param.value
-                    updates['classes'] = resolve_classes(
-                        self._check_array_type('classes', value), self._model.class_names)
-                elif param.name == 'publish_debug_image':
-                    debug = bool(param.value)
-            new_options = dataclasses.replace(options, **updates)
-        except (TypeError, ValueError) as exc:
-            return SetParametersResult(successful=False, reason=str(exc))
-        self._set_options(new_options)
-        if debug is True:
-            self._enable_debug_image()
-        elif debug is False:
-            self._debug_enabled = False
-        if new_options.confidence_threshold != options.confidence_threshold:
-            self._publish_label_info()
-        return SetParametersResult(successful=True)
-
-    # -- diagnostics ----------------------------------------------------------------------
-    def counters(self) -> dict:
-        """Frame counters so far: in, out, dropped, bad, errors."""
-        with self._stats.lock:
-            out = {'frames_in': self._stats.frames_in, 'frames_out': self._stats.frames_out,
-                   'frames_bad': self._stats.frames_bad, 'errors': self._stats.errors}
-        out['frames_dropped'] = self._worker.dropped if self._worker else 0
-        return out
-
-    def _publish_diagnostics(self):
-        now = time.monotonic()
-        counts = self.counters()
-        last_t, last_out, last_bad, last_errors = self._last_diag
-        self._last_diag = (now, counts['frames_out'], counts['frames_bad'], counts['errors'])
-        fps = (counts['frames_out'] - last_out) / max(now - last_t, 1e-6)
-        bad, errors = counts['frames_bad'] - last_bad, counts['errors'] - last_errors
-        if errors:
-            level, message = 'ERROR', f'inference failed: {self._stats.last_error}'
-        elif bad:
-            level, message = 'WARN', f'{bad} malformed frame(s) skipped on {self._topic}'
-        elif counts['frames_in'] == 0:
-            level, message = 'WARN', f'no images received yet on {self._topic}'
-        else:
-            level, message = 'OK', f'{fps:.1f} fps'
-        values = dict(counts)
-        values['fps'] = fps
-        for stage, ms in self._stats.medians_ms().items():
-            values[f'latency_{stage}_ms'] = 'n/a' if ms is None else ms
-        values['latency_window'] = LATENCY_WINDOW
-        values['topic'] = self._topic
-        values['workers'] = self._worker.workers
-        values['model'] = self._model.describe()
-        status = diagnostic_status(f'{self.get_fully_qualified_name()}: object detection',
-                                   level, message, values, self._model.backend.name)
-        self._diag_pub.publish(diagnostic_array([status], self.get_clock().now().to_msg()))
-
-    # -- shutdown -------------------------------------------------------------------------
-    def close(self):
-        """Stop the inference worker (the frame in progress finishes) and free the model."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._worker is not None:
-            self._worker.stop()
-        for model in self._models:
-            model.close()
+    def _targets(self, detections, width, height):
+        return tros.detection_targets(detections, width, height)
 
 
-def main(args=None) -> int:
-    """Run the detector node until Ctrl-C or shutdown; 1 when it cannot start."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = DetectorNode()
-        rclpy.spin(node)
-    except StartupError:
-        return 1                        # the node logged the reason as one error line
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.close()
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
-
+main = main_for(DetectorNode)
 
 if __name__ == '__main__':
     sys.exit(main())

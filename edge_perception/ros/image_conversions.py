@@ -234,3 +234,25 @@ def bgr_to_compressed(image: np.ndarray, header=None, fmt: str = 'jpeg',
     msg.format = fmt
     msg.data = _byte_array(encoded)
     return msg
+
+
+def mono_to_image(image: np.ndarray, header=None) -> Image:
+    """
+    Convert an (H, W) uint8 or uint16 array to a mono8 or mono16 sensor_msgs/Image.
+
+    mono16 is little-endian (``is_bigendian`` 0), as on every platform ROS 2 runs on.
+    """
+    if not isinstance(image, np.ndarray) or image.ndim != 2 \
+            or image.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f'mono_to_image needs an (H, W) uint8 or uint16 array, got '
+                         f'{getattr(image, "shape", None)} {getattr(image, "dtype", None)}')
+    msg = Image()
+    if header is not None:
+        msg.header = header
+    msg.height, msg.width = int(image.shape[0]), int(image.shape[1])
+    wide = image.dtype == np.uint16
+    msg.encoding = 'mono16' if wide else 'mono8'
+    msg.is_bigendian = 0
+    msg.step = msg.width * (2 if wide else 1)
+    msg.data = _byte_array(image.astype('<u2', copy=False) if wide else image)
+    return msg

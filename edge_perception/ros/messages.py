@@ -12,18 +12,32 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Detections and node state as ROS messages: vision_msgs (4.x, Humble layout) and diagnostics.
+Results and node state as ROS messages: vision_msgs (4.x, Humble layout), masks, markers.
 
 vision_msgs 4.x field names: ``bbox.center.position.x``, ``results[i].hypothesis.class_id``
 (the class *name* here, as the Humble-era detectors do) and ``.score``.
+
+Conventions of the task nodes (README, "Nodes"):
+
+* instance masks: one mono8 image (mono16 above 255 instances) at source resolution, pixel
+  value = Detection2D index + 1 (``int(detection.id) + 1``), 0 = background; where masks
+  overlap, the more confident detection (the lower index) wins;
+* keypoints: vision_msgs has no keypoint type, so a Detection2DArray with one Detection2D per
+  keypoint: ``bbox.center`` = the keypoint in source pixels, size 0, ``results[0]`` = keypoint
+  name and confidence, ``id`` = ``<person id>/<keypoint name>``;
+* markers: the skeleton in image pixel coordinates on the image's frame_id (x right, y down,
+  z = 0, sizes in pixels), the 2-D convention of the image itself.
 """
 
 from typing import Mapping, Optional, Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from std_msgs.msg import Header
-from vision_msgs.msg import (Detection2D, Detection2DArray, LabelInfo, ObjectHypothesisWithPose,
-                             VisionClass)
+from geometry_msgs.msg import Point
+import numpy as np
+from std_msgs.msg import ColorRGBA, Header
+from vision_msgs.msg import (Classification, Detection2D, Detection2DArray, LabelInfo,
+                             ObjectHypothesis, ObjectHypothesisWithPose, VisionClass)
+from visualization_msgs.msg import Marker, MarkerArray
 
 from ..results import Detections
 
@@ -97,3 +111,123 @@ def _text(value) -> str:
     if isinstance(value, float):
         return f'{value:.3f}'
     return str(value)
+
+
+def instance_id_image(masks: Optional[np.ndarray], height: int, width: int) -> np.ndarray:
+    """
+    Return the instance-id image of (N, H, W) bool masks: 0 background, index + 1 elsewhere.
+
+    uint8 up to 255 instances, else uint16. Overlaps go to the lowest index (most confident).
+    """
+    n = 0 if masks is None else len(masks)
+    dtype = np.uint8 if n <= 255 else np.uint16
+    if n == 0:
+        return np.zeros((height, width), dtype)
+    masks = np.asarray(masks, dtype=bool)
+    if masks.shape[1:] != (height, width):
+        raise ValueError(f'masks are {masks.shape[2]}x{masks.shape[1]}, the image '
+                         f'{width}x{height}: masks must be at source resolution')
+    first = masks.argmax(axis=0).astype(dtype)       # lowest index whose mask is set
+    first += 1
+    first[~masks.any(axis=0)] = 0
+    return first
+
+
+def class_map_dtype(num_classes: int):
+    """Return uint8 when every class id fits (<= 256 classes), else uint16."""
+    return np.uint8 if num_classes <= 256 else np.uint16
+
+
+def keypoints_to_msg(detections: Detections, header: Header,
+                     threshold: float = 0.0) -> Detection2DArray:
+    """
+    Build the keypoints Detection2DArray: one Detection2D per keypoint at or above threshold.
+
+    ``id`` = ``<person id>/<keypoint name>`` where the person id is the Detection2D id of the
+    ``detections`` message (its index); bbox.center = the keypoint in source pixels, size 0;
+    results[0] = keypoint name and confidence. Person-major, keypoint order of the model.
+    """
+    out = Detection2DArray()
+    out.header = header
+    keypoints = detections.keypoints
+    if keypoints is None or len(keypoints) == 0:
+        return out
+    names = keypoint_names(detections)
+    items = []
+    for person, points in enumerate(np.asarray(keypoints, dtype=float).tolist()):
+        for name, (x, y, score) in zip(names, points):
+            if score < threshold:
+                continue
+            det = Detection2D()
+            det.header = header
+            det.id = f'{person}/{name}'
+            det.bbox.center.position.x = x
+            det.bbox.center.position.y = y
+            hypothesis = ObjectHypothesisWithPose()
+            hypothesis.hypothesis.class_id = name
+            hypothesis.hypothesis.score = score
+            det.results = [hypothesis]
+            items.append(det)
+    out.detections = items
+    return out
+
+
+def keypoint_names(detections: Detections):
+    """Return the keypoint names (their index as text where the model names none)."""
+    count = 0 if detections.keypoints is None else detections.keypoints.shape[1]
+    names = list(detections.keypoint_names)[:count]
+    return names + [str(i) for i in range(len(names), count)]
+
+
+def _color(bgr, alpha=1.0) -> ColorRGBA:
+    return ColorRGBA(r=bgr[2] / 255.0, g=bgr[1] / 255.0, b=bgr[0] / 255.0, a=float(alpha))
+
+
+def skeleton_markers(detections: Detections, header: Header, skeleton, threshold: float = 0.5,
+                     line_width: float = 2.0, point_size: float = 6.0,
+                     colors=None) -> MarkerArray:
+    """
+    Build a MarkerArray of the skeletons, in image pixel coordinates on the image's frame.
+
+    The first marker is DELETEALL (people who left the image disappear), then per person a
+    LINE_LIST of the limbs whose two ends are at or above ``threshold`` (namespace
+    ``skeleton``, id = person id) and a SPHERE_LIST of those keypoints (namespace
+    ``keypoints``). x = column, y = row, z = 0; scales in pixels. ``colors``: BGR per person.
+    """
+    clear = Marker()
+    clear.header = header
+    clear.action = Marker.DELETEALL
+    markers = [clear]
+    keypoints = detections.keypoints
+    if keypoints is not None:
+        for person, points in enumerate(np.asarray(keypoints, dtype=float).tolist()):
+            color = _color(colors[person] if colors else (0, 255, 0))
+            visible = [score >= threshold for _, _, score in points]
+            lines = Marker(ns='skeleton', id=person, type=Marker.LINE_LIST, action=Marker.ADD)
+            lines.header = header
+            lines.pose.orientation.w = 1.0
+            lines.scale.x = float(line_width)
+            lines.color = color
+            lines.points = [Point(x=points[i][0], y=points[i][1], z=0.0)
+                            for a, b in skeleton if a < len(points) and b < len(points)
+                            and visible[a] and visible[b] for i in (a, b)]
+            joints = Marker(ns='keypoints', id=person, type=Marker.SPHERE_LIST,
+                            action=Marker.ADD)
+            joints.header = header
+            joints.pose.orientation.w = 1.0
+            joints.scale.x = joints.scale.y = joints.scale.z = float(point_size)
+            joints.color = color
+            joints.points = [Point(x=x, y=y, z=0.0)
+                             for (x, y, _), shown in zip(points, visible) if shown]
+            markers += [m for m in (lines, joints) if m.points]
+    return MarkerArray(markers=markers)
+
+
+def classification_msg(names: Sequence[str], scores: Sequence[float],
+                       header: Header) -> Classification:
+    """Build a vision_msgs/Classification: one hypothesis per class (class_id = its name)."""
+    msg = Classification()
+    msg.header = header
+    msg.results = [ObjectHypothesis(class_id=str(name), score=float(score))
+                   for name, score in zip(names, scores)]
+    return msg

@@ -1,0 +1,291 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+``perception_container``: several perception nodes in one process, sharing image input.
+
+A YAML file lists the nodes (config/composition/*.yaml)::
+
+    threads: 4                      # executor threads (optional; default: one per node + 1)
+    nodes:
+      - task: detect                # detect, segment (also semantic models), pose, classify
+        name: detector              # optional; default the task's node name
+        namespace: /front           # optional
+        parameters: {model: /models/yolov8n.yaml, image_qos: reliable}
+        remappings: {image: /camera/image_raw}
+
+Every node is the same class its own executable runs, on one MultiThreadedExecutor. Instead of
+one image subscription per node, the process has one per resolved topic (and transport and
+QoS), owned by the ``perception_container`` node; each received image becomes one
+``SharedFrame`` handed to every node on that topic, so the image is converted (decoded,
+colour-converted) once per process, by the first worker that needs it, not once per node.
+Each node keeps its own worker pool, newest-frame-wins queue and diagnostics.
+Run: ``ros2 run edge_perception perception_container <config.yaml> [--ros-args ...]``.
+"""
+
+import importlib
+import os
+import sys
+import threading
+from typing import Dict, List, Optional
+
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import CompressedImage, Image
+import yaml
+
+from .frames import SharedFrame
+from .node_base import image_qos, StartupError
+from ..errors import ConfigError
+
+try:  # Iron and newer
+    from rclpy.event_handler import SubscriptionEventCallbacks
+except ImportError:  # Humble
+    from rclpy.qos_event import SubscriptionEventCallbacks
+
+#: Node class of each task, as module:class (imported when used).
+TASK_CLASSES = {
+    'detect': 'edge_perception.ros.detector_node:DetectorNode',
+    'segment': 'edge_perception.ros.segmenter_node:SegmenterNode',
+    'semantic': 'edge_perception.ros.segmenter_node:SegmenterNode',
+    'pose': 'edge_perception.ros.pose_node:PoseNode',
+    'classify': 'edge_perception.ros.classifier_node:ClassifierNode',
+}
+NODE_KEYS = {'task', 'name', 'namespace', 'parameters', 'remappings'}
+CONTAINER_NAME = 'perception_container'
+
+
+def node_class(task: str):
+    """Return the node class serving ``task``."""
+    if task not in TASK_CLASSES:
+        raise ConfigError(f'task {task!r} is not one of {", ".join(TASK_CLASSES)}')
+    module, name = TASK_CLASSES[task].split(':')
+    return getattr(importlib.import_module(module), name)
+
+
+def load_config(path: str) -> dict:
+    """
+    Read and check a container YAML file; return {'threads': int or None, 'nodes': [...]}.
+
+    Each node entry gets all of NODE_KEYS (defaults filled in). ConfigError says what is wrong.
+    """
+    try:
+        with open(path) as stream:
+            data = yaml.safe_load(stream) or {}
+    except OSError as exc:
+        raise ConfigError(f'container config {path}: {exc.strerror}') from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f'container config {path}: not valid YAML: {exc}') from None
+    if not isinstance(data, dict) or not isinstance(data.get('nodes'), list) \
+            or not data['nodes']:
+        raise ConfigError(f'container config {path}: needs a non-empty list "nodes"')
+    unknown = set(data) - {'nodes', 'threads'}
+    if unknown:
+        raise ConfigError(f'container config {path}: unknown keys {sorted(unknown)} '
+                          '(known: nodes, threads)')
+    threads = data.get('threads')
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ConfigError(f'container config {path}: threads must be a positive integer')
+    nodes, seen = [], set()
+    for index, entry in enumerate(data['nodes']):
+        where = f'container config {path}: nodes[{index}]'
+        if not isinstance(entry, dict):
+            raise ConfigError(f'{where} must be a mapping')
+        unknown = set(entry) - NODE_KEYS
+        if unknown:
+            raise ConfigError(f'{where}: unknown keys {sorted(unknown)} '
+                              f'(known: {", ".join(sorted(NODE_KEYS))})')
+        task = entry.get('task')
+        cls = node_class(task) if task in TASK_CLASSES else None
+        if cls is None:
+            raise ConfigError(f'{where}: task {task!r} is not one of '
+                              f'{", ".join(TASK_CLASSES)}')
+        node = {'task': task, 'name': str(entry.get('name') or cls.NODE_NAME),
+                'namespace': str(entry.get('namespace') or ''),
+                'parameters': entry.get('parameters') or {},
+                'remappings': entry.get('remappings') or {}}
+        for key in ('parameters', 'remappings'):
+            if not isinstance(node[key], dict):
+                raise ConfigError(f'{where}: {key} must be a mapping')
+        model = node['parameters'].get('model')
+        if isinstance(model, str) and model and not os.path.isabs(model) \
+                and '://' not in model:
+            # relative to the config file, so a config and its models can travel together
+            node['parameters'] = dict(node['parameters'], model=os.path.normpath(
+                os.path.join(os.path.dirname(os.path.abspath(path)), model)))
+        full = f'{node["namespace"].rstrip("/")}/{node["name"]}'
+        if full in seen:
+            raise ConfigError(f'{where}: two nodes are named {full}: give one a name or '
+                              'namespace of its own')
+        seen.add(full)
+        nodes.append(node)
+    return {'threads': threads, 'nodes': nodes}
+
+
+class _Shared:
+    """One shared image subscription and the nodes it feeds."""
+
+    def __init__(self, compressed: bool):
+        self.compressed = compressed
+        self.consumers = []
+        self.subscription = None
+        self.frames = 0
+
+
+class FrameHub:
+    """
+    The process's image subscriptions: one per (topic, transport, QoS), fanned out to nodes.
+
+    A node calls ``attach(node, topic, compressed, qos_name)`` with its resolved topic; every
+    message then reaches each attached node's ``accept_frame`` as the same SharedFrame.
+    """
+
+    def __init__(self, node: Node):
+        self._node = node
+        self._lock = threading.Lock()
+        self._shared: Dict[tuple, _Shared] = {}
+
+    def attach(self, consumer, topic: str, compressed: bool, qos_name: str) -> None:
+        """Feed ``consumer`` the frames of ``topic`` (subscribing on first use)."""
+        key = (topic, bool(compressed), qos_name)
+        with self._lock:
+            shared = self._shared.get(key)
+            if shared is None:
+                shared = self._shared[key] = _Shared(bool(compressed))
+                shared.subscription = self._node.create_subscription(
+                    CompressedImage if compressed else Image, topic,
+                    lambda msg, s=shared: self._deliver(s, msg), image_qos(qos_name),
+                    event_callbacks=SubscriptionEventCallbacks(
+                        incompatible_qos=lambda event, s=shared: self._qos_event(s, event)))
+            shared.consumers.append(consumer)
+
+    def detach(self, consumer) -> None:
+        """Stop feeding ``consumer``; a subscription nobody uses any more is destroyed."""
+        with self._lock:
+            for key, shared in list(self._shared.items()):
+                if consumer in shared.consumers:
+                    shared.consumers.remove(consumer)
+                if not shared.consumers:
+                    self._node.destroy_subscription(shared.subscription)
+                    del self._shared[key]
+
+    def _deliver(self, shared: _Shared, msg) -> None:
+        frame = SharedFrame(msg, shared.compressed)
+        with self._lock:
+            shared.frames += 1
+            consumers = list(shared.consumers)
+        for consumer in consumers:
+            consumer.accept_frame(frame)
+
+    @staticmethod
+    def _qos_event(shared: _Shared, event) -> None:
+        for consumer in list(shared.consumers):
+            consumer.on_incompatible_qos(event)
+
+    def frames(self) -> Dict[str, int]:
+        """Return the frames received so far per shared subscription's topic."""
+        with self._lock:
+            return {key[0]: shared.frames for key, shared in self._shared.items()}
+
+    def subscriptions(self) -> int:
+        """Return how many image subscriptions the process has."""
+        with self._lock:
+            return len(self._shared)
+
+
+class Container:
+    """
+    The nodes of one container config, sharing a FrameHub; add ``nodes`` to an executor.
+
+    node_kwargs (e.g. ``context``) go to every node. A node that cannot start raises
+    StartupError naming it; the nodes made before it are closed.
+    """
+
+    def __init__(self, config: dict, name: str = CONTAINER_NAME, **node_kwargs):
+        self.hub_node = Node(name, **node_kwargs)
+        self.hub = FrameHub(self.hub_node)
+        self.perception_nodes: List[Node] = []
+        self.threads: Optional[int] = config.get('threads')
+        try:
+            for entry in config['nodes']:
+                self.perception_nodes.append(self._make(entry, node_kwargs))
+        except StartupError as exc:
+            self.close()
+            raise StartupError(f'{entry["namespace"].rstrip("/")}/{entry["name"]}: '
+                               f'{exc}') from None
+
+    def _make(self, entry, node_kwargs):
+        overrides = [Parameter(str(k), value=v) for k, v in entry['parameters'].items()]
+        cli = ['--ros-args']
+        for source, target in entry['remappings'].items():
+            cli += ['-r', f'{source}:={target}']
+        return node_class(entry['task'])(
+            entry['name'], frame_source=self.hub, namespace=entry['namespace'] or None,
+            parameter_overrides=overrides, cli_args=cli if len(cli) > 1 else None,
+            **node_kwargs)
+
+    @property
+    def nodes(self) -> List[Node]:
+        """Return every node of the process: the container's own, then the perception nodes."""
+        return [self.hub_node] + self.perception_nodes
+
+    def close(self) -> None:
+        """Stop and destroy every node."""
+        for node in reversed(self.perception_nodes):
+            node.close()
+            node.destroy_node()
+        self.perception_nodes = []
+        self.hub_node.destroy_node()
+
+
+def main(args=None) -> int:
+    """Run the nodes of a container config until Ctrl-C; 1 when one cannot start."""
+    import rclpy
+    from rclpy.utilities import remove_ros_args
+    argv = remove_ros_args(sys.argv if args is None else args)
+    if len(argv) != 2:
+        print('usage: perception_container <config.yaml> [--ros-args ...]', file=sys.stderr)
+        return 2
+    try:
+        config = load_config(os.path.expanduser(argv[1]))
+    except ConfigError as exc:
+        print(f'perception_container: {exc}', file=sys.stderr)
+        return 2
+    rclpy.init(args=args)
+    container = None
+    try:
+        container = Container(config)
+        executor = MultiThreadedExecutor(
+            num_threads=container.threads or len(container.nodes) + 1)
+        for node in container.nodes:
+            executor.add_node(node)
+        container.hub_node.get_logger().info(
+            f'{len(container.perception_nodes)} node(s): '
+            f'{", ".join(n.get_fully_qualified_name() for n in container.perception_nodes)}; '
+            f'{container.hub.subscriptions()} shared image subscription(s)')
+        executor.spin()
+    except StartupError:
+        return 1                        # the failing node logged the reason
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if container is not None:
+            container.close()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,71 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+Received images, converted lazily and at most once however many nodes use them.
+
+A ``SharedFrame`` wraps one sensor_msgs/Image or CompressedImage. The first inference worker
+that asks for its pixels converts it (on the worker thread, not in the subscription callback);
+every other node of the process that gets the same frame reuses that conversion. A malformed
+frame fails the same way for each of them, without a second decoding attempt.
+"""
+
+import threading
+import time
+
+from .image_conversions import compressed_to_bgr, image_to_frame
+from ..errors import ImageFormatError
+
+
+class SharedFrame:
+    """One received image message and its conversions (BGR, or NV12 kept as it is)."""
+
+    __slots__ = ('msg', 'compressed', '_lock', '_cache', 'conversions', 'received')
+
+    def __init__(self, msg, compressed: bool = False):
+        self.msg = msg
+        self.compressed = bool(compressed)
+        self._lock = threading.Lock()
+        self._cache = {}
+        self.conversions = 0
+        self.received = time.monotonic()
+
+    @property
+    def header(self):
+        """Return the std_msgs/Header of the message, which every output copies."""
+        return self.msg.header
+
+    def image(self, keep_nv12: bool = False):
+        """
+        Return the frame for a model: a BGR array, or an ``Nv12Frame`` with ``keep_nv12``.
+
+        Converts on the first call for each form only; later calls (from any thread) get the
+        same object. The arrays may view the message buffer: treat them as read-only.
+        Raises ImageFormatError for a malformed message, every time it is asked.
+        """
+        key = bool(keep_nv12) and not self.compressed and self.msg.encoding == 'nv12'
+        with self._lock:
+            if key not in self._cache:
+                self.conversions += 1
+                try:
+                    if self.compressed:
+                        value = compressed_to_bgr(self.msg)
+                    else:
+                        value = image_to_frame(self.msg, key)
+                except ImageFormatError as exc:
+                    value = exc
+                self._cache[key] = value
+            value = self._cache[key]
+        if isinstance(value, ImageFormatError):
+            raise ImageFormatError(str(value))
+        return value

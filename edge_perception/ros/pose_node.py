@@ -1,0 +1,82 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+The ``pose`` node: person keypoints (e.g. YOLOv8-pose) on an image topic.
+
+Publishes, each with the image's header:
+
+* ``detections`` (vision_msgs/Detection2DArray): the person boxes, ``id`` = the index;
+* ``keypoints`` (vision_msgs/Detection2DArray): vision_msgs has no keypoint type, so one
+  Detection2D per keypoint at or above ``keypoint_threshold``: ``bbox.center`` = the keypoint in
+  source pixels (size 0), ``results[0]`` = keypoint name and confidence, ``id`` =
+  ``<person id>/<keypoint name>`` (the person's Detection2D id in ``detections``);
+* ``markers`` (visualization_msgs/MarkerArray): the skeletons for rviz, in image pixel
+  coordinates on the image's frame_id (x = column, y = row, z = 0, sizes in pixels);
+* ``keypoints/image`` (bgr8, with ``publish_debug_image:=true``): boxes and skeletons drawn;
+* ``label_info``, ``/diagnostics`` and, with ai_msgs installed, ``perception_targets``.
+
+Run: ``ros2 run edge_perception pose_node --ros-args -p model:=<card or file>``.
+"""
+
+import sys
+
+from vision_msgs.msg import Detection2DArray
+from visualization_msgs.msg import MarkerArray
+
+from . import tros
+from .messages import detections_to_msg, keypoints_to_msg, skeleton_markers
+from .node_base import descriptor, main_for, PerceptionNode, T
+from ..drawing import annotate, class_color
+from ..keypoints import SKELETON
+
+
+class PoseNode(PerceptionNode):
+    """Person detection with keypoints: boxes, keypoints and rviz skeleton markers."""
+
+    NODE_NAME = 'pose'
+    TASKS = ('pose',)
+    PURPOSE = 'pose estimation'
+    DEBUG_TOPIC = 'keypoints/image'
+
+    def _task_parameters(self):
+        return [('keypoint_threshold', 0.5, descriptor(
+            T.PARAMETER_DOUBLE, 'Minimum keypoint confidence to publish a keypoint and draw '
+            'its limbs.', float_range=(0.0, 1.0)))]
+
+    def _create_outputs(self):
+        self._det_pub = self.create_publisher(Detection2DArray, 'detections', 10)
+        self._kp_pub = self.create_publisher(Detection2DArray, 'keypoints', 10)
+        self._marker_pub = self.create_publisher(MarkerArray, 'markers', 10)
+
+    def _publish(self, header, result):
+        detections = result.output
+        threshold = float(self._settings['keypoint_threshold'])
+        self._det_pub.publish(detections_to_msg(detections, header))
+        self._kp_pub.publish(keypoints_to_msg(detections, header, threshold))
+        colors = [class_color(i) for i in range(len(detections))]
+        self._marker_pub.publish(skeleton_markers(detections, header, SKELETON, threshold,
+                                                  colors=colors))
+
+    def _draw(self, bgr, detections):
+        return annotate(bgr, detections,
+                        keypoint_threshold=float(self._settings['keypoint_threshold']))
+
+    def _targets(self, detections, width, height):
+        return tros.detection_targets(detections, width, height)
+
+
+main = main_for(PoseNode)
+
+if __name__ == '__main__':
+    sys.exit(main())

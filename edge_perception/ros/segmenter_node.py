@@ -1,0 +1,98 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+The ``segmenter`` node: instance segmentation (and semantic segmentation) of an image topic.
+
+Instance models (task ``segment``, e.g. YOLOv8-seg) publish:
+
+* ``detections`` (vision_msgs/Detection2DArray), as the detector: boxes in source pixels,
+  ``id`` = the detection's index;
+* ``masks`` (sensor_msgs/Image): the instance-id image at source resolution, mono8 (mono16
+  when a frame has more than 255 instances); 0 = background, value = Detection2D id + 1; where
+  masks overlap the more confident instance wins;
+* ``masks/color`` (bgr8, with ``publish_debug_image:=true``): masks, boxes and labels drawn
+  over the image.
+
+Semantic models (task ``semantic``) publish ``mask`` (class id per pixel, mono8 for up to 256
+classes, else mono16, source resolution) and ``mask/color`` (the class colours blended over the
+image). Both publish ``label_info`` (id -> name; the ids of ``mask``), ``/diagnostics`` and,
+with ai_msgs installed, ``perception_targets``. Every output carries the image's header.
+Run: ``ros2 run edge_perception segmenter_node --ros-args -p model:=<card or file>``.
+"""
+
+import sys
+
+import cv2
+import numpy as np
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
+
+from . import tros
+from .image_conversions import mono_to_image
+from .messages import class_map_dtype, detections_to_msg, instance_id_image
+from .node_base import main_for, PerceptionNode
+from ..drawing import annotate, colorize
+
+
+class SegmenterNode(PerceptionNode):
+    """Instance or semantic segmentation: Detection2DArray plus mask images."""
+
+    NODE_NAME = 'segmenter'
+    TASKS = ('segment', 'semantic')
+    PURPOSE = 'segmentation'
+    DEBUG_TOPIC = 'masks/color'
+    DEBUG_TOPIC_TEXT = 'masks/color (mask/color for semantic models)'
+
+    def _create_outputs(self):
+        if self._task == 'semantic':
+            self.DEBUG_TOPIC = 'mask/color'
+            self._mask_pub = self.create_publisher(Image, 'mask', 10)
+            self._dtype = class_map_dtype(len(self._model.class_names))
+        else:
+            self._det_pub = self.create_publisher(Detection2DArray, 'detections', 10)
+            self._mask_pub = self.create_publisher(Image, 'masks', 10)
+
+    def _publish(self, header, result):
+        output = result.output
+        if self._task == 'semantic':
+            self._mask_pub.publish(mono_to_image(
+                output.class_map.astype(self._dtype, copy=False), header))
+            return
+        self._det_pub.publish(detections_to_msg(output, header))
+        height, width = _size(result.image)
+        self._mask_pub.publish(mono_to_image(instance_id_image(output.masks, height, width),
+                                             header))
+
+    def _draw(self, bgr, output):
+        if self._task == 'semantic':
+            return cv2.addWeighted(np.ascontiguousarray(bgr), 0.5, colorize(output), 0.5, 0.0)
+        return annotate(bgr, output)
+
+    def _targets(self, output, width, height):
+        if self._task == 'semantic':
+            return tros.semantic_targets(output.class_map)
+        return tros.detection_targets(output, width, height)
+
+
+def _size(image):
+    """Return (height, width) of a BGR array or an Nv12Frame."""
+    if isinstance(image, np.ndarray):
+        return image.shape[:2]
+    return image.height, image.width
+
+
+main = main_for(SegmenterNode)
+
+if __name__ == '__main__':
+    sys.exit(main())
