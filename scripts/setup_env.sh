@@ -17,19 +17,9 @@ INTERFACES="vision_msgs ai_msgs"      # folders of ros_interfaces/ built into th
 STAMP="$VENV/.setup_env.stamp"
 PYTHON="${PYTHON:-python3}"
 
-log() { printf '[setup_env] %s\n' "$*"; }
-die() { printf '[setup_env] ERROR: %s\n' "$*" >&2; exit 1; }
-hash_of() { cat "$@" | sha256sum | cut -c1-16; }
-done_already() { [ -f "$STAMP" ] && grep -qx "$1 $2" "$STAMP"; }
-mark_done() {
-    { grep -v "^$1 " "$STAMP" 2>/dev/null || true; echo "$1 $2"; } > "$STAMP.tmp"
-    mv "$STAMP.tmp" "$STAMP"
-}
-# pip, minus this machine's noise about absent local index directories.
-pip_q() {
-    "$VENV/bin/python" -m pip --disable-pip-version-check "$@" 2>&1 \
-        | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
-}
+TAG=setup_env
+# shellcheck disable=SC1091
+. "$ROOT/scripts/venv_lib.sh"
 
 [ "${1:-}" = "--clean" ] && { log "removing $VENV"; rm -rf "$VENV"; }
 SELF="$ROOT/scripts/setup_env.sh"
