@@ -140,5 +140,5 @@ def instance_masks(coef: np.ndarray, protos, channels_last: bool, boxes_source: 
                                     (u1 - u0, v1 - v0),
                                     flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                     borderMode=cv2.BORDER_REPLICATE)
-        masks[i, v0:v1, u0:u1] = box_logits > 0
+        np.greater(box_logits, 0, out=masks[i, v0:v1, u0:u1])
     return masks
