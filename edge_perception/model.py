@@ -220,9 +220,13 @@ def load_model(path_or_card: str, backend: str = 'auto', threads: int = 0,
     name = choose_backend(backend, spec.files)
     path = resolve_path(_with_soc(spec.files[name], soc, spec.source),
                         os.path.dirname(os.path.abspath(spec.source)), spec.install_hint)
+    cls = backend_class(name)
+    backend_options = dict(backend_options or {})
+    for key in cls.card_input_options:           # the card's input convention, unless given
+        if key in spec.input:
+            backend_options.setdefault(key, spec.input[key])
     try:
-        runtime = backend_class(name)(path, threads=threads, cpu_affinity=cpu_affinity,
-                                      **(backend_options or {}))
+        runtime = cls(path, threads=threads, cpu_affinity=cpu_affinity, **backend_options)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, EdgePerceptionError):
             raise

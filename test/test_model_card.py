@@ -138,3 +138,25 @@ def test_soc_placeholder_picks_the_board_file(tmp_path):
         load_model(card, soc='rk3576')
     with pytest.raises(ModelLoadError, match='depends on the SoC'):
         load_model(card)                      # this machine is no board
+
+
+class RecordingBackend:
+    """A backend that records the options load_model gives it, then refuses to load."""
+
+    card_input_options = ('mean', 'std', 'pad_value')
+    seen = {}
+
+    def __init__(self, path, threads=0, cpu_affinity=None, **options):
+        RecordingBackend.seen = options
+        raise ModelLoadError('recorded')
+
+
+def test_backends_that_build_the_model_get_the_cards_input_convention(tmp_path, monkeypatch):
+    from edge_perception import backends
+    monkeypatch.setitem(backends.BACKENDS, 'onnxruntime',
+                        ('test.test_model_card:RecordingBackend', ('numpy',), ''))
+    write_dense_model(str(tmp_path / 'm.onnx'), num_classes=1)
+    card = write(tmp_path, 'model: m.onnx\ninput: {mean: [1, 2, 3], std: 57, pad_value: 127}\n')
+    with pytest.raises(ModelLoadError, match='recorded'):
+        load_model(card, backend_options={'std': (9, 9, 9)})
+    assert RecordingBackend.seen == {'mean': (1.0, 2.0, 3.0), 'std': (9, 9, 9), 'pad_value': 127}

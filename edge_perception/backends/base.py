@@ -30,6 +30,9 @@ class Backend(ABC):
 
     name = 'base'
     vendor: Optional[str] = None
+    #: InputSpec fields of the model card the backend needs as options, because it builds the
+    #: model itself (the simulator bakes mean/std into the model it builds).
+    card_input_options: Tuple[str, ...] = ()
 
     def __init__(self):
         self.input_shape: Tuple[int, ...] = ()

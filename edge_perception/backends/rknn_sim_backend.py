@@ -142,6 +142,7 @@ class RknnSimulatorBackend(Backend):
     """
 
     name = 'rknn_sim'
+    card_input_options = ('mean', 'std', 'pad_value')
     vendor = 'rknn'
 
     def __init__(self, path: str, threads: int = 0, cpu_affinity: Optional[Iterable[int]] = None,
