@@ -60,20 +60,26 @@ def detections_to_msg(detections: Detections, header: Header) -> Detection2DArra
     items = []
     for index, ((cx, cy, w, h), score, name) in enumerate(zip(boxes, scores,
                                                               detections.names)):
-        det = Detection2D()
-        det.header = header
-        det.id = str(index)
-        det.bbox.center.position.x = cx
-        det.bbox.center.position.y = cy
-        det.bbox.size_x = w
-        det.bbox.size_y = h
-        hypothesis = ObjectHypothesisWithPose()
-        hypothesis.hypothesis.class_id = name
-        hypothesis.hypothesis.score = score
-        det.results = [hypothesis]
-        items.append(det)
+        items.append(_detection(header, str(index), cx, cy, w, h, name, score))
     out.detections = items
     return out
+
+
+def _detection(header: Header, ident: str, cx: float, cy: float, w: float, h: float,
+               class_id: str, score: float) -> Detection2D:
+    """Build one Detection2D with a single hypothesis (all values Python floats/str)."""
+    det = Detection2D()
+    det.header = header
+    det.id = ident
+    det.bbox.center.position.x = cx
+    det.bbox.center.position.y = cy
+    det.bbox.size_x = w
+    det.bbox.size_y = h
+    hypothesis = ObjectHypothesisWithPose()
+    hypothesis.hypothesis.class_id = class_id
+    hypothesis.hypothesis.score = score
+    det.results = [hypothesis]
+    return det
 
 
 def label_info_msg(class_names: Sequence[str], threshold: float,
@@ -158,16 +164,7 @@ def keypoints_to_msg(detections: Detections, header: Header,
         for name, (x, y, score) in zip(names, points):
             if score < threshold:
                 continue
-            det = Detection2D()
-            det.header = header
-            det.id = f'{person}/{name}'
-            det.bbox.center.position.x = x
-            det.bbox.center.position.y = y
-            hypothesis = ObjectHypothesisWithPose()
-            hypothesis.hypothesis.class_id = name
-            hypothesis.hypothesis.score = score
-            det.results = [hypothesis]
-            items.append(det)
+            items.append(_detection(header, f'{person}/{name}', x, y, 0.0, 0.0, name, score))
     out.detections = items
     return out
 
