@@ -62,7 +62,7 @@ nodes:
     remappings: {{image: {namespace}/camera/image}}
   - task: pose
     name: body
-    namespace: {namespace}
+    namespace: {namespace}/body
     parameters: {{model: {models['pose']}, image_qos: {qos}}}
     remappings: {{image: {namespace}/camera/image}}
   - task: classify
@@ -90,9 +90,9 @@ def test_one_subscription_and_one_conversion_per_frame(ros_context, executor, pr
         executor.add_node(node)
     try:
         detector, body, classifier = container.perception_nodes
-        assert body.get_fully_qualified_name() == f'{namespace}/body'
+        assert body.get_fully_qualified_name() == f'{namespace}/body/body'
         detections = probe.collect(Detection2DArray, 'detections')
-        people = probe.collect(Detection2DArray, 'keypoints')
+        people = probe.collect(Detection2DArray, 'body/keypoints')
         classes = probe.collect(Classification, 'cls/classification')
         pub = probe.publisher_for(Image, 'camera/image', RELIABLE)
         assert probe.count_subscribers(f'{namespace}/camera/image') == 1
@@ -123,6 +123,8 @@ def test_config_errors_name_the_entry(tmp_path, tiny_model):
         ('nodes:\n  - task: dance\n', "nodes[0]: task 'dance' is not one of detect"),
         ('nodes:\n  - task: detect\n    params: {}\n', "nodes[0]: unknown keys ['params']"),
         ('nodes:\n  - task: detect\n  - task: detect\n', 'two nodes are named /detector'),
+        ('nodes:\n  - task: detect\n  - {task: pose, namespace: /}\n',
+         'shares namespace / with nodes[0]'),
         ('workers: 2\nnodes:\n  - task: detect\n', "unknown keys ['workers']"),
     ]
     for text, message in cases:

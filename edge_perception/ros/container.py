@@ -97,7 +97,7 @@ def load_config(path: str) -> dict:
     threads = data.get('threads')
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ConfigError(f'container config {path}: threads must be a positive integer')
-    nodes, seen = [], set()
+    nodes, seen, namespaces = [], set(), {}
     for index, entry in enumerate(data['nodes']):
         where = f'container config {path}: nodes[{index}]'
         if not isinstance(entry, dict):
@@ -129,6 +129,15 @@ def load_config(path: str) -> dict:
             raise ConfigError(f'{where}: two nodes are named {full}: give one a name or '
                               'namespace of its own')
         seen.add(full)
+        # Output topics are relative to the namespace (label_info, perception_targets, and
+        # detections for detect/segment/pose): two nodes in one namespace would mix them.
+        namespace = node['namespace'].rstrip('/') or '/'
+        if namespace in namespaces:
+            raise ConfigError(f'{where} ({task}) shares namespace {namespace} with '
+                              f'{namespaces[namespace]}: both would publish '
+                              f'{namespace.rstrip("/")}/label_info (and detections): give each '
+                              'node a namespace of its own')
+        namespaces[namespace] = f'nodes[{len(nodes)}] ({task})'
         nodes.append(node)
     return {'threads': threads, 'nodes': nodes}
 
