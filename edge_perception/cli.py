@@ -135,6 +135,110 @@ def _cmd_demo(args) -> int:
     return run_demo(model=args.model, output=args.output, period=args.period)
 
 
+# --- model toolchain: convert, verify, report (tools environment; edge_perception.tools) -----
+def _cmd_convert(args) -> int:
+    from .tools.convert import convert
+    result = convert(args.onnx, args.target, dtype=args.dtype, calibration=args.calib,
+                     algorithm=args.algorithm, method=args.method, hybrid=args.hybrid,
+                     output=args.output)
+    print(f'wrote {result.output} ({result.target}, {result.dtype}, '
+          f'{result.calibration_files} calibration images)')
+    if result.build_seconds is not None:
+        info = result.info
+        print(f'built in {result.build_seconds:.1f} s, {result.size_bytes / 1e6:.2f} MB, '
+              f'rknn-toolkit2 {info["toolkit_version"]}, target '
+              f'{",".join(info["target_platforms"])}, input {info["input_shapes"]}')
+    print(f'model card: {result.card}')
+    print(result.next_step)
+    return 0
+
+
+def _cmd_verify(args) -> int:
+    from .tools.verify import verify
+    result = verify(args.onnx, args.images, rknn=args.rknn, target=args.target, dtype=args.dtype,
+                    labels=args.labels, calibration=args.calib, algorithm=args.algorithm,
+                    method=args.method, hybrid=args.hybrid, confidence=args.conf)
+    print(result.summary())
+    if args.json:
+        print(f'result: {result.write(args.json)}')
+    return 0 if result.usable else 1
+
+
+def _cmd_report(args) -> int:
+    from .tools.report import write_report
+    png = write_report(args.results, args.output)
+    print(f'wrote {args.output} and {png}')
+    return 0
+
+
+def _add_toolchain_commands(sub) -> None:
+    """Add convert, verify and report (ONNX -> NPU file, accuracy check, comparison)."""
+    # Kept here (not imported from edge_perception.tools) so the CLI starts without the tools.
+    targets = ('rk3588', 'rk3576', 'rk3568', 'rk3566', 'rk3562', 'rdk_x3', 'rdk_x5', 'rdk_ultra',
+               'rdk_s100')
+    algorithms = ('normal', 'mmse', 'kl_divergence')
+    p = sub.add_parser('convert', help='ONNX -> .rknn (rknn-toolkit2) or RDK compiler inputs')
+    p.add_argument('onnx')
+    p.add_argument('--target', required=True, choices=targets)
+    p.add_argument('--dtype', default='int8', choices=('int8', 'fp16'))
+    p.add_argument('--calib', default=None,
+                   help='calibration images: a folder or a list file (default: sample pictures)')
+    p.add_argument('--algorithm', default='normal', choices=algorithms)
+    p.add_argument('--method', default='channel', choices=('channel', 'layer'))
+    p.add_argument('--hybrid', default=None, choices=('auto',))
+    p.add_argument('-o', '--output', default=None,
+                   help='the .rknn file (RDK: a folder); default <name>_<soc>.rknn by the ONNX')
+    p.set_defaults(func=_cmd_convert)
+
+    p = sub.add_parser('verify', help='compare an NPU build (simulated) with the fp32 ONNX')
+    p.add_argument('onnx')
+    p.add_argument('--rknn', default=None, help='a built .rknn: its target and size are used')
+    p.add_argument('--target', default='rk3588')
+    p.add_argument('--dtype', default='int8', choices=('int8', 'fp16'))
+    p.add_argument('--images', required=True, help='validation images: a folder or a list file')
+    p.add_argument('--labels', default=None, help='YOLO-format label folder (mAP@0.5)')
+    p.add_argument('--calib', default=None, help='int8 calibration images (as convert)')
+    p.add_argument('--algorithm', default='normal', choices=algorithms)
+    p.add_argument('--method', default='channel', choices=('channel', 'layer'))
+    p.add_argument('--hybrid', default=None, choices=('auto',))
+    p.add_argument('--conf', type=float, default=0.25, help='confidence threshold')
+    p.add_argument('--json', default=None, help='write the result here (for report)')
+    p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser('report', help='Markdown table + PNG plot from verify results')
+    p.add_argument('results', nargs='+', help='verify JSON files or folders of them')
+    p.add_argument('-o', '--output', default='report.md')
+    p.set_defaults(func=_cmd_report)
+# --- end of the model toolchain commands ----------------------------------------------------
+
+
+# --- export: ultralytics .pt -> ONNX in a vendor head layout (export environment) ----------
+def _cmd_export(args) -> int:
+    from .tools.export import export
+    result = export(args.weights, args.layout, output=args.output, imgsz=args.imgsz,
+                    opset=args.opset)
+    print(f'{result.task} model, layout {result.layout}, input '
+          f'{result.input_hw[1]}x{result.input_hw[0]}, {len(result.class_names)} classes, '
+          f'outputs {[list(s) for s in result.output_shapes]}')
+    print(f'wrote {result.onnx}; card {result.card}')
+    return 0
+
+
+def _add_export_command(sub) -> None:
+    """Add export (ultralytics checkpoint -> ONNX with the ultralytics, rknn or rdk head)."""
+    p = sub.add_parser('export', help='ultralytics .pt -> ONNX in a head layout, with a card')
+    p.add_argument('weights', help='ultralytics checkpoint (.pt): detect, segment, pose, classify')
+    p.add_argument('--layout', default='ultralytics', choices=('ultralytics', 'rknn', 'rdk'))
+    p.add_argument('--imgsz', type=int, nargs='+', default=None,
+                   help='input size N or H W (default: the training size)')
+    p.add_argument('--opset', type=int, default=None,
+                   help="ONNX opset (default: ultralytics' for ultralytics, 11 for rknn/rdk)")
+    p.add_argument('-o', '--output', default=None,
+                   help='the .onnx file (default <name>_<layout>.onnx here); card beside it')
+    p.set_defaults(func=_cmd_export)
+# --- end of export ----------------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='edge-perception', description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -179,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--period', type=float, default=0.0,
                    help='seconds between frames (0: next frame when the last is answered)')
     p.set_defaults(func=_cmd_demo)
+    _add_toolchain_commands(sub)
+    _add_export_command(sub)
     return parser
 
 

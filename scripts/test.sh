@@ -4,8 +4,10 @@
 #   1. the main suite in .venv (unit, real-model, real-ROS integration, colcon build, ament
 #      linters); extra args go to this pytest (e.g. -k decoders, -x);
 #   2. the tools suite (test/tools: rknn-toolkit2's real build + simulator) in .venv-tools,
-#      which scripts/setup_tools_env.sh creates (its numpy 1.26 cannot share .venv).
-# Both always run; the exit status is non-zero when either fails.
+#      which scripts/setup_tools_env.sh creates (its numpy 1.26 cannot share .venv);
+#   3. the export suite (test/export: ultralytics .pt -> ONNX layouts) in .venv-export, which
+#      scripts/setup_export_env.sh creates (torch 2.14.1 + torchvision + ultralytics).
+# All three always run; the exit status is non-zero when any fails.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup_env.sh"
@@ -24,4 +26,12 @@ if [ "$tools" -eq 0 ]; then
         || tools=$?
 fi
 [ "$status" -ne 0 ] || status=$tools
+
+export_status=0
+bash "$ROOT/scripts/setup_export_env.sh" || export_status=$?
+if [ "$export_status" -eq 0 ]; then
+    (cd "$ROOT" && exec "$ROOT/.venv-export/bin/python" -m pytest -p no:cacheprovider -ra test/export) \
+        || export_status=$?
+fi
+[ "$status" -ne 0 ] || status=$export_status
 exit "$status"

@@ -23,28 +23,32 @@ the tools environment (``scripts/setup_tools_env.sh``); a build takes seconds to
 """
 
 import contextlib
-import os
 import shutil
 import sys
 import tempfile
-from typing import Iterable, List, Optional
+import time
+from typing import Iterable, Optional
 import warnings
 
-import cv2
 import numpy as np
 
 from . import BACKENDS
 from .base import Backend
 from ..affinity import pinned
 from ..errors import BackendUnavailableError, ModelLoadError
-from ..preprocess import as_bgr, InputSpec, letterbox, tuple3
+from ..preprocess import InputSpec, tuple3
+from ..tools.calibration import calibration_images, write_rknn_dataset
+
+__all__ = ('calibration_images', 'RknnSimulatorBackend')
 
 # target_platform values rknn-toolkit2 2.x accepts (RKNPU2 SoCs).
 TARGETS = ('rk3588', 'rk3576', 'rk3568', 'rk3566', 'rk3562', 'rk2118', 'rv1103', 'rv1103b',
            'rv1106', 'rv1106b', 'rv1126b')
 DTYPES = {'int8': True, 'fp16': False, 'float16': False}     # -> build(do_quantization=...)
 OPTIONS = ('mean', 'std', 'pad_value')
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
+# build(...) quantisation settings rknn-toolkit2 2.x accepts (config quantized_algorithm/method).
+ALGORITHMS = ('normal', 'mmse', 'kl_divergence')
+METHODS = ('channel', 'layer')
 
 
 def _toolkit_message(exc: BaseException) -> str:
@@ -75,44 +79,6 @@ def _onnx_input(path: str):
     return inputs[0].name, (dims[2], dims[3]), metadata
 
 
-def calibration_images(calibration) -> List[np.ndarray]:
-    """
-    Load the calibration images as BGR uint8 arrays.
-
-    calibration: None (scikit-image's sample pictures), a folder of images, a text file listing
-    image paths (one a line, relative to the file), or a sequence of paths / BGR arrays.
-    """
-    if calibration is None:
-        from ..samples import sample_images
-        return [image for _, image in sample_images()]
-    if isinstance(calibration, (str, os.PathLike)):
-        path = os.fspath(calibration)
-        if os.path.isdir(path):
-            items = [os.path.join(path, f) for f in sorted(os.listdir(path))
-                     if f.lower().endswith(IMAGE_SUFFIXES)]
-        elif os.path.isfile(path) and not path.lower().endswith(IMAGE_SUFFIXES):
-            base = os.path.dirname(os.path.abspath(path))
-            with open(path, encoding='utf-8') as f:
-                items = [os.path.join(base, line.strip()) for line in f if line.strip()]
-        else:
-            items = [path]
-    else:
-        items = list(calibration)
-    images = []
-    for item in items:
-        if isinstance(item, np.ndarray):
-            images.append(as_bgr(item))
-            continue
-        image = cv2.imread(os.fspath(item), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ModelLoadError(f'calibration image {item} is missing or not an image')
-        images.append(image)
-    if not images:
-        raise ModelLoadError(f'calibration {calibration!r} holds no images '
-                             f'({", ".join(IMAGE_SUFFIXES)})')
-    return images
-
-
 @contextlib.contextmanager
 def _toolkit_output():
     """Keep the toolkit's Python prints off stdout and its import-time warnings quiet."""
@@ -135,6 +101,8 @@ class RknnSimulatorBackend(Backend):
     written as temporary PNG files for the toolkit, removed after the build.
     hybrid: None, or 'auto' (int8 only): the toolkit's automatic hybrid quantisation, which keeps
     layers whose int8 cosine falls below its threshold in float16 (``build(auto_hybrid=True)``).
+    algorithm, method: int8 calibration (``config(quantized_algorithm=, quantized_method=)``):
+    'normal', 'mmse' or 'kl_divergence'; per 'channel' or per 'layer' weights.
     options: mean, std (per channel, 0-255 units; default the YOLO convention 0 and 255),
     baked into the built model as the card's input normalisation must be; pad_value (114).
     threads: the simulator has no thread setting (0 or 1 only).
@@ -147,13 +115,13 @@ class RknnSimulatorBackend(Backend):
 
     def __init__(self, path: str, threads: int = 0, cpu_affinity: Optional[Iterable[int]] = None,
                  target: str = 'rk3588', dtype: str = 'int8', calibration=None, hybrid=None,
-                 **options):
+                 algorithm: str = 'normal', method: str = 'channel', **options):
         super().__init__()
         unknown = sorted(set(options) - set(OPTIONS))
         if unknown:
             raise ValueError(f'backend rknn_sim has no options {unknown} (it takes threads, '
-                             'cpu_affinity, target, dtype, calibration, hybrid, '
-                             f'{", ".join(OPTIONS)})')
+                             'cpu_affinity, target, dtype, calibration, hybrid, algorithm, '
+                             f'method, {", ".join(OPTIONS)})')
         if int(threads) not in (0, 1):
             raise ValueError(f'threads={threads}: the rknn-toolkit2 simulator has no thread '
                              'setting (0 or 1 only)')
@@ -170,6 +138,10 @@ class RknnSimulatorBackend(Backend):
             raise ValueError(f"hybrid {hybrid!r}: only None or 'auto' (the toolkit's automatic "
                              'hybrid quantisation); for hand-picked float16 layers build the '
                              '.rknn with hybrid_quantization_step1/2 yourself')
+        if algorithm not in ALGORITHMS or method not in METHODS:
+            raise ValueError(f'algorithm {algorithm!r} / method {method!r}: use one of '
+                             f'{", ".join(ALGORITHMS)} / {", ".join(METHODS)}')
+        self.algorithm, self.method = algorithm, method
         self.mean = tuple3(options.get('mean', 0.0), 'mean')
         self.std = tuple3(options.get('std', 255.0), 'std')
         self.pad_value = int(options.get('pad_value', 114))
@@ -192,8 +164,12 @@ class RknnSimulatorBackend(Backend):
         try:
             with _toolkit_output(), pinned(cpu_affinity):
                 rknn = RKNN(verbose=False)
-                dataset = self._write_dataset(images, workdir) if images else None
+                dataset = write_rknn_dataset(images, workdir, width, height,
+                                             self.pad_value) if images else None
+                started = time.perf_counter()
                 self._build(rknn, dataset, hybrid)
+                #: Seconds rknn-toolkit2's config + load_onnx + build took.
+                self.build_seconds = time.perf_counter() - started
                 self._run(rknn.init_runtime(), 'init_runtime() (the simulator)')
                 outputs = rknn.inference(inputs=[np.zeros(self.input_shape, np.uint8)],
                                          data_format='nhwc')
@@ -228,29 +204,14 @@ class RknnSimulatorBackend(Backend):
                                  f'({self.dtype}, {self.target}); it logged the cause above '
                                  "(lines 'E ')")
 
-    def _write_dataset(self, images, workdir: str) -> str:
-        """Letterbox the calibration images as the runtime does; return the list file."""
-        _, height, width, _ = self.input_shape
-        names = []
-        for i, image in enumerate(images):
-            boxed, _ = letterbox(image, width, height, self.pad_value)
-            name = os.path.join(workdir, f'calib_{i:04d}.png')
-            # The toolkit reads image files as RGB (cv2.imread + BGR->RGB), as the runtime's
-            # RGB input: so write them as OpenCV does, BGR.
-            if not cv2.imwrite(name, boxed):
-                raise ModelLoadError(f'cannot write calibration image {name}')
-            names.append(name)
-        dataset = os.path.join(workdir, 'dataset.txt')
-        with open(dataset, 'w', encoding='utf-8') as f:
-            f.write('\n'.join(names) + '\n')
-        return dataset
-
     def _build(self, rknn, dataset: Optional[str], hybrid) -> None:
         """Run config, load_onnx and build; toolkit errors become one-line ModelLoadErrors."""
         step = 'config'
         try:
             self._run(rknn.config(mean_values=[list(self.mean)], std_values=[list(self.std)],
-                                  target_platform=self.target), step)
+                                  target_platform=self.target,
+                                  quantized_algorithm=self.algorithm,
+                                  quantized_method=self.method), step)
             step = 'load_onnx'
             self._run(rknn.load_onnx(model=self.path), step)
             step = f'build ({self.dtype})'
@@ -271,6 +232,15 @@ class RknnSimulatorBackend(Backend):
             raise RuntimeError(f'rknn-toolkit2 simulator inference failed for {self.path}; it '
                                'logged the cause above')
         return outputs
+
+    def export(self, path: str) -> str:
+        """Write the built model as a .rknn file (``export_rknn``); return the path."""
+        if self._rknn is None:
+            raise RuntimeError(f'rknn_sim backend for {self.path} is closed')
+        with _toolkit_output():
+            ret = self._rknn.export_rknn(path)
+        self._run(ret, f'export_rknn({path})')
+        return path
 
     def close(self) -> None:
         if self._rknn is not None:
