@@ -12,13 +12,18 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-The ``edge-perception`` command line: detect, info, bench, doctor, demo.
+The ``edge-perception`` command line.
 
 edge-perception detect MODEL IMAGE... [--output DIR]   run a model (any task) on image files
 edge-perception info MODEL                             show the recognised layout and input
 edge-perception bench [--model CARD]                   per-stage and decode latency tables
 edge-perception doctor [--model CARD]                  what this machine can run, and fixes
 edge-perception demo [--output DIR]                    the ROS 2 demo graph (needs rclpy)
+Model toolchain (tool environments, see README):
+edge-perception export WEIGHTS.pt --layout rknn        .pt -> ONNX in a head layout + card
+edge-perception convert MODEL.onnx --target rk3588     ONNX -> .rknn, or RDK compiler inputs
+edge-perception verify MODEL.onnx --target rk3588      int8/fp16 (simulated) against fp32
+edge-perception report RESULT.json... -o report.md     table and plot of verify results
 """
 
 import argparse
