@@ -26,13 +26,7 @@ SELF="$ROOT/scripts/setup_env.sh"
 T0=$SECONDS
 
 # --- 0. the venv itself (recreated if its interpreter is gone or changed) -------------------
-PY_ID="$("$PYTHON" -c 'import sys; print(sys.version, sys.executable)')"
-if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1 || ! done_already python "$(echo "$PY_ID" | hash_of)"; then
-    log "creating $VENV ($("$PYTHON" --version))"
-    rm -rf "$VENV"
-    "$PYTHON" -m venv "$VENV"
-    mark_done python "$(echo "$PY_ID" | hash_of)"
-fi
+ensure_venv
 
 # --- 1. Python packages (ROS wheels, build tooling, deps) -----------------------------------
 H_DEPS="$(hash_of "$SELF" "$REQ")"

@@ -44,16 +44,7 @@ T0=$SECONDS
 [ "$(uname -m)" = x86_64 ] || die "the pinned wheels are x86_64 only; this machine is $(uname -m)"
 
 # --- 0. the venv itself (recreated if its interpreter is gone or changed) -------------------
-PY_ID="$("$PYTHON" -c 'import sys; print(sys.version, sys.executable)')"
-if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1 \
-        || ! done_already python "$(echo "$PY_ID" | hash_of)"; then
-    "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
-        || die "the $NAME lock is pinned for Python 3.11; $PYTHON is $("$PYTHON" --version)"
-    log "creating $VENV ($("$PYTHON" --version))"
-    rm -rf "$VENV"
-    "$PYTHON" -m venv "$VENV"
-    mark_done python "$(echo "$PY_ID" | hash_of)"
-fi
+ensure_venv
 
 # --- 1. Python packages ----------------------------------------------------------------------
 H_DEPS="$(hash_of "$SELF" "$REQ")"

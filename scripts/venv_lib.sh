@@ -15,3 +15,17 @@ pip_q() {
     "$VENV/bin/python" -m pip --disable-pip-version-check "$@" 2>&1 \
         | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 }
+# Create $VENV with $PYTHON (3.11, which every lock is pinned for), again when its interpreter
+# is gone or changed.
+ensure_venv() {
+    local id
+    id="$("$PYTHON" -c 'import sys; print(sys.version, sys.executable)' | hash_of)"
+    if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1 || ! done_already python "$id"; then
+        "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+            || die "the pinned packages need Python 3.11; $PYTHON is $("$PYTHON" --version)"
+        log "creating $VENV ($("$PYTHON" --version))"
+        rm -rf "$VENV"
+        "$PYTHON" -m venv "$VENV"
+        mark_done python "$id"
+    fi
+}
