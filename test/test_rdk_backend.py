@@ -12,14 +12,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Contract tests of the RDK BPU backend against fakes of the documented vendor APIs (no hardware).
+Contract tests of the RDK BPU backend against fakes of the real vendor APIs (no hardware).
 
 ``test/fakes/hobot_dnn/pyeasy_dnn.py`` and ``test/fakes/hbm_runtime`` implement the call
-conventions, attributes and failure modes D-Robotics documents for ``hobot_dnn.pyeasy_dnn``
-(RDK X3/X5/Ultra) and ``hbm_runtime`` (RDK S100); their "network" finds the bright region of
-the NV12 Y plane, classifies it by its chroma and emits the RDK 6-output head for it. These
-tests show the backend uses those APIs as documented; they do not show that a real board
-behaves like the documentation (that is verified on boards only).
+conventions, attributes and failure modes of the real ``hobot_dnn.pyeasy_dnn`` (RDK
+X3/X5/Ultra; read from its binary) and ``hbm_runtime`` (RDK S100; its type stub), and
+test/test_rdk_fakes_vs_vendor.py holds them against those artifacts. Their "network" finds the
+bright region of the NV12 Y plane, classifies it by its chroma and emits the RDK 6-output head
+for it. These tests show the backend uses those APIs as the artifacts define them; they do not
+show how a real board's BPU computes (that is verified on boards only).
 """
 
 import importlib.util
@@ -100,7 +101,7 @@ def assert_one(detections, name, box=BOX, atol=1.0):
 
 RUNTIMES = [('model.bin', {}, 'pyeasy_dnn'),
             ('model.hbm', {}, 'hbm_runtime'),
-            ('model.bin', {'nv12_inputs': 'packed'}, 'hbm_runtime')]
+            ('model.hbm', {'nv12_inputs': 'packed'}, 'hbm_runtime')]
 
 
 @pytest.mark.parametrize('file, desc, runtime', RUNTIMES)
@@ -121,8 +122,18 @@ def test_auto_selects_rdk_and_the_runtime_by_file(fakes, tmp_path):
         assert (model.backend.name, model.backend.runtime) == ('rdk', 'hbm_runtime')
 
 
-def test_a_bin_falls_back_to_hbm_runtime_when_pyeasy_dnn_is_absent(only_hbm_runtime, tmp_path):
-    with load_model(fake_model(tmp_path, 'model.bin', nv12_inputs='packed')) as model:
+def test_a_bin_never_goes_to_hbm_runtime_which_loads_hbm_only(only_hbm_runtime, tmp_path):
+    fake_model(tmp_path, 'model.bin', nv12_inputs='packed')
+    path = str(tmp_path / 'model.bin')
+    with pytest.raises(BackendUnavailableError, match=r'needs hobot_dnn\.pyeasy_dnn for '
+                                                      r'.*model\.bin'):
+        RdkBpuBackend(path)
+    with pytest.raises(ValueError, match=r'hbm_runtime loads \.hbm files only'):
+        RdkBpuBackend(path, runtime='hbm_runtime')
+    import hbm_runtime
+    with pytest.raises(RuntimeError, match=r'Only \.hbm supported'):      # what it would say
+        hbm_runtime.HB_HBMRuntime(path)
+    with load_model(fake_model(tmp_path, 'model.hbm', nv12_inputs='packed')) as model:
         assert model.backend.runtime == 'hbm_runtime'
         assert_one(model(frame(CYAN)), 'cyan')
 
@@ -243,17 +254,36 @@ def test_invalid_bpu_cores_are_rejected_with_the_reason(fakes, tmp_path, file, c
         load_model(card, backend_options={'bpu_core': core})
 
 
-def test_a_core_the_s100_lacks_is_refused_at_load(fakes, tmp_path):
-    with pytest.raises(ValueError, match='refused bpu_core 3.*use bpu_core .auto.'):
-        load_model(fake_model(tmp_path, 'model.hbm', bpu_cores=1),
-                   backend_options={'bpu_core': 3})
+def test_a_core_the_s100_lacks_fails_run_with_a_clear_message(fakes, tmp_path):
+    model = load_model(fake_model(tmp_path, 'model.hbm', bpu_cores=1),
+                       backend_options={'bpu_core': 3})
+    with pytest.raises(RuntimeError, match=r'hbm_runtime run failed on .*model\.hbm '
+                                           r'\(bpu_core 3\).*hbUCPSubmitTask failed.*BPU core '
+                                           'the board lacks'):
+        model(frame())
+
+
+@pytest.mark.parametrize('core', ['auto', -1, '-1'])
+def test_auto_never_hands_hbm_runtime_core_minus_one(fakes, tmp_path, monkeypatch, core):
+    import hbm_runtime
+    fake_model(tmp_path, 'probe.hbm')
+    runtime = hbm_runtime.HB_HBMRuntime(str(tmp_path / 'probe.hbm'))
+    with pytest.raises(RuntimeError, match=r'Invalid BPU core ID .*-1 \(valid range: \[0, 3\]'):
+        runtime.set_scheduling_params(bpu_cores={runtime.model_names[0]: [-1]})
+    calls = []
+    monkeypatch.setattr(hbm_runtime.HB_HBMRuntime, 'set_scheduling_params',
+                        lambda self, **kw: calls.append(kw))
+    model = load_model(fake_model(tmp_path, 'model.hbm'), backend_options={'bpu_core': core})
+    assert calls == [] and model.backend.bpu_core is None
+    assert_one(model(frame()), 'white')
 
 
 def test_a_core_the_x3_lacks_fails_forward_with_a_clear_message(fakes, tmp_path):
     model = load_model(fake_model(tmp_path, 'model.bin', bpu_cores=1),
                        backend_options={'bpu_core': 1})
-    with pytest.raises(RuntimeError, match=r'forward failed on .*model\.bin \(bpu_core 1\).*'
-                                           r'invalid core_id 2.*BPU core the board lacks'):
+    with pytest.raises(RuntimeError, match=r'forward failed on .*model\.bin \(bpu_core 1\): '
+                                           r'RuntimeError: forward execution failed\..*BPU '
+                                           'core the board lacks'):
         model(frame())
 
 
@@ -273,17 +303,18 @@ def test_unknown_options_and_bad_values_name_what_is_wrong(fakes, tmp_path):
     assert backend.runtime == 'pyeasy_dnn'
 
 
-@pytest.mark.parametrize('runtime, vendor_name', [('pyeasy_dnn', 'hobot_dnn.pyeasy_dnn'),
-                                                  ('hbm_runtime', 'hbm_runtime')])
+@pytest.mark.parametrize('runtime, vendor_name, file', [
+    ('pyeasy_dnn', 'hobot_dnn.pyeasy_dnn', 'broken.bin'), ('hbm_runtime', 'hbm_runtime',
+                                                           'broken.hbm')])
 def test_a_file_the_runtime_cannot_load_is_a_model_load_error(fakes, tmp_path, runtime,
-                                                              vendor_name):
-    path = tmp_path / 'broken.bin'
+                                                              vendor_name, file):
+    path = tmp_path / file
     path.write_bytes(b'\x00not a model')
-    with pytest.raises(ModelLoadError, match=f'{vendor_name} cannot load .*broken.bin.*'
+    with pytest.raises(ModelLoadError, match=f'{vendor_name} cannot load .*{file}.*'
                                              'OpenExplorer toolchain'):
         RdkBpuBackend(str(path), runtime=runtime)
     with pytest.raises(ModelLoadError, match='does not exist'):
-        RdkBpuBackend(str(tmp_path / 'missing.bin'), runtime=runtime)
+        RdkBpuBackend(str(tmp_path / ('missing' + file[6:])), runtime=runtime)
 
 
 @pytest.mark.parametrize('returned', [[], None])
@@ -304,7 +335,7 @@ def test_a_non_image_input_is_a_model_load_error(fakes, tmp_path):
 @pytest.mark.parametrize('file', ['model.bin', 'model.hbm'])
 def test_forward_failures_are_runtime_errors_saying_why(fakes, tmp_path, file):
     backend = load_model(fake_model(tmp_path, file)).backend
-    with pytest.raises(RuntimeError, match='does not match the model|does not fit'):
+    with pytest.raises(RuntimeError, match='exactly 153600 bytes|does not fit'):
         backend.infer(np.zeros(100, np.uint8))
     backend.close()
     with pytest.raises(RuntimeError, match='closed'):
@@ -322,5 +353,5 @@ def test_without_a_vendor_runtime_backend_rdk_is_unavailable(tmp_path):
     assert "'hobot_dnn' or 'hbm_runtime'" in message and 'RDK system image' in message
     with pytest.raises(BackendUnavailableError, match='no runtime for this model'):
         load_model(card)
-    with pytest.raises(BackendUnavailableError, match='hobot_dnn.pyeasy_dnn or hbm_runtime'):
+    with pytest.raises(BackendUnavailableError, match=r'needs hobot_dnn\.pyeasy_dnn for'):
         RdkBpuBackend(str(tmp_path / 'model.bin'))

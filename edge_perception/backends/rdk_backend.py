@@ -14,11 +14,22 @@
 """
 D-Robotics RDK BPU backend: ``hobot_dnn.pyeasy_dnn`` (RDK X3/X5/Ultra) or ``hbm_runtime`` (S100).
 
-Written against the vendor's documented Python APIs (D-Robotics rdk_doc: "BPU 算法推理" for
-pyeasy_dnn, "BPU 算法接口手册" for hbm_runtime). Image models take NV12: pyeasy_dnn reports the
-input as (1, 3, H, W) NCHW with tensor_type NV12 / NV12_SEPARATE and takes the flat H*W*3/2
-buffer; hbm_runtime on the S100 takes a Y input (1, H, W, 1) and a UV input (1, H/2, W/2, 2),
-fed here as views of the same flat buffer. Outputs are returned as the model emits them (NHWC
+Written against the vendors' real packages (hobot-dnn-rdkx5 3.0.6 ``pyeasy_dnn.so``, read
+from the binary; hbm-runtime 0.1.0.post1, its type stub and ``__init__.py``). Image models take
+NV12: pyeasy_dnn reports the input as (1, 3, H, W) NCHW with tensor_type NV12 / NV12_SEPARATE
+and takes the flat H*W*3/2 buffer; hbm_runtime on the S100 loads ``.hbm`` files only and takes
+a Y input (1, H, W, 1) and a UV input (1, H/2, W/2, 2), fed here as views of the same flat
+buffer.
+
+What pyeasy_dnn does not do, this backend does: ``Model.forward`` casts any array to uint8 and
+copies exactly ``arr.size`` bytes from its data pointer into the BPU buffer, without checking
+its dtype, size or contiguity (a wrong size overruns or under-fills the buffer), so inputs are
+checked here first; for RGB-input models it rewrites the caller's array in place, so it gets
+a copy. ``TensorProperties.alignedShape`` / ``validShape`` are ints (the address of a C
+struct), never shapes: only ``shape`` is read. Output ``buffer`` arrays are float32 (F32),
+int32 (S32), int16 (S16) and int8 for every other type, so other output types are refused at
+load. Its errors arrive as SystemError (an exception set and None returned) and are re-raised
+with context. Outputs are returned as the model emits them (NHWC
 grids for the rdk_model_zoo detection heads): float arrays, or ``QuantizedTensor`` for integer
 outputs with a scale (the int32 box heads with a per-channel ``scale_data``), so only the cells
 a decoder selects are dequantised.
@@ -38,6 +49,11 @@ from ..errors import BackendUnavailableError, ModelLoadError
 from ..tensors import QuantizedTensor
 
 RUNTIMES = ('pyeasy_dnn', 'hbm_runtime')
+HBM_FIX = ("install the board's 'hobot-dnn' system package (sudo apt-get install -y "
+           'hobot-dnn), which provides libdnn.so and libhbucp.so')
+# pyeasy_dnn output tensor_type -> the dtype of the buffer it returns (buffer_2_pyarray).
+PYEASY_OUTPUT_DTYPES = {'float32': np.float32, 'int32': np.int32, 'int16': np.int16,
+                        'int8': np.int8}
 RUNTIME_MODULES = {'pyeasy_dnn': 'hobot_dnn.pyeasy_dnn', 'hbm_runtime': 'hbm_runtime'}
 # pyeasy_dnn forward(core_id=...): 0 lets the runtime choose, 1 = BPU core 0, 2 = BPU core 1.
 PYEASY_CORES = (0, 1)
@@ -101,19 +117,21 @@ def _output(name, shape, aligned, integer, scale, zero_point, axis, where) -> _O
 
 
 def _pick_runtime(runtime: str, path: str) -> str:
-    """Resolve 'auto': .hbm needs hbm_runtime; a .bin prefers pyeasy_dnn, else hbm_runtime."""
+    """Resolve 'auto' by the file: .hbm goes to hbm_runtime (it loads nothing else)."""
     if runtime not in ('auto',) + RUNTIMES:
         raise ValueError(f'backend rdk: runtime {runtime!r} is not one of auto, '
                          f'{", ".join(RUNTIMES)}')
-    order = [runtime] if runtime != 'auto' else (
-        ['hbm_runtime', 'pyeasy_dnn'] if path.lower().endswith('.hbm')
-        else ['pyeasy_dnn', 'hbm_runtime'])
-    for name in order:
-        if importlib.util.find_spec(RUNTIME_MODULES[name].split('.')[0]) is not None:
-            return name
-    packages = ' or '.join(RUNTIME_MODULES[n] for n in order)
-    raise BackendUnavailableError(f'backend rdk needs {packages}, which is not importable '
-                                  f'here. Fix: {BACKENDS["rdk"][2]}')
+    hbm = path.lower().endswith('.hbm')
+    if runtime == 'auto':
+        runtime = 'hbm_runtime' if hbm else 'pyeasy_dnn'
+    elif runtime == 'hbm_runtime' and not hbm:
+        raise ValueError(f'backend rdk: hbm_runtime loads .hbm files only, not {path}; a .bin '
+                         "model needs runtime 'pyeasy_dnn' (RDK X3/X5/Ultra)")
+    if importlib.util.find_spec(RUNTIME_MODULES[runtime].split('.')[0]) is None:
+        raise BackendUnavailableError(f'backend rdk needs {RUNTIME_MODULES[runtime]} for '
+                                      f'{path}, which is not importable here. '
+                                      f'Fix: {BACKENDS["rdk"][2]}')
+    return runtime
 
 
 def _import(runtime: str):
@@ -123,6 +141,22 @@ def _import(runtime: str):
         raise BackendUnavailableError(
             f'backend rdk cannot import {RUNTIME_MODULES[runtime]} ({exc}). '
             f'Fix: {BACKENDS["rdk"][2]}') from None
+    except RuntimeError as exc:
+        # hbm_runtime's __init__ loads libhbucp.so and libdnn.so and raises RuntimeError
+        # (several lines) when they are missing: the runtime is unavailable.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise BackendUnavailableError(
+            f'backend rdk: {RUNTIME_MODULES[runtime]} is installed but cannot load its system '
+            f'libraries libdnn.so / libhbucp.so ("{first}"). Fix: {HBM_FIX}') from None
+
+
+def hbm_runtime_problem() -> Optional[str]:
+    """One line saying why an installed hbm_runtime cannot be imported, or None when it can."""
+    try:
+        _import('hbm_runtime')
+    except BackendUnavailableError as exc:
+        return str(exc)
+    return None
 
 
 def _bpu_core(value, runtime: str) -> Optional[int]:
@@ -165,7 +199,7 @@ def _type_name(value) -> str:
 
 class RdkBpuBackend(Backend):
     """
-    One BPU model (.bin for pyeasy_dnn / X5 hbm_runtime, .hbm for S100 hbm_runtime).
+    One BPU model (.bin for pyeasy_dnn on RDK X3/X5/Ultra, .hbm for hbm_runtime on the S100).
 
     threads: accepted for a uniform interface and ignored (the BPU runs the network; the
     runtimes have no CPU thread pool setting). cpu_affinity: CPU ids the calling thread is
@@ -228,23 +262,53 @@ class RdkBpuBackend(Backend):
             raise ModelLoadError(f'{self.path}: {exc}') from None
         if kind in NV12_TYPES:
             self.input_color, self.input_shape = 'nv12', (1, 3, h, w)
+            self._input_bytes = h * w * 3 // 2
         elif kind in ('RGB', 'BGR'):
             self.input_color, self.input_shape = kind.lower(), shape
+            self._input_bytes = int(np.prod(shape))
         else:
             raise ModelLoadError(
                 f'{self.path}: input tensor_type {kind} is not an image input this backend '
                 'feeds (NV12, NV12_SEPARATE, RGB, BGR); compile with input_type_rt: nv12')
+        # forward rewrites an RGB input in place (each byte b -> max(b - 128, 0)): copy it.
+        self._copy_input = kind == 'RGB'
         self.input_dtype = 'uint8'
+        self._buffer_dtypes = []
         for i, out in enumerate(outputs):
             p = out.properties
+            # Only shape: alignedShape / validShape are ints (a C struct's address), and the
+            # buffer pyeasy_dnn returns already has the valid shape.
             oshape = tuple(int(d) for d in p.shape)
             olayout = str(p.layout).upper()
-            aligned = tuple(int(d) for d in getattr(p, 'alignedShape', ()) or ())
-            dtype = str(p.dtype).lower()
-            integer = dtype.startswith(('int', 'uint'))
+            name = getattr(out, 'name', str(i))
+            kind = str(p.tensor_type).lower()
+            if kind not in PYEASY_OUTPUT_DTYPES:
+                raise ModelLoadError(
+                    f'{self.path}: output {name!r} {oshape} is {p.tensor_type}; '
+                    'hobot_dnn.pyeasy_dnn returns buffers as float32 (F32), int32 (S32), int16 '
+                    '(S16) and int8 for everything else, so a ' + str(p.tensor_type) +
+                    ' output would arrive reinterpreted. Fix: compile the model with float32 '
+                    'outputs (as rdk_model_zoo models have) or S32 / S16 / S8 ones')
+            self._buffer_dtypes.append(np.dtype(PYEASY_OUTPUT_DTYPES[kind]))
             self._outputs.append(_output(
-                getattr(out, 'name', str(i)), oshape, aligned, integer, p.scale_data, None,
+                name, oshape, (), kind != 'float32', p.scale_data, None,
                 _channel_axis(oshape, olayout), self.path))
+
+    def _pyeasy_input(self, tensor) -> np.ndarray:
+        """Check the input here and return what forward gets: forward checks nothing."""
+        if not isinstance(tensor, np.ndarray) or tensor.dtype != np.uint8 \
+                or tensor.nbytes != self._input_bytes:
+            raise RuntimeError(
+                f'RDK input for {self.path} must be a uint8 array of exactly '
+                f'{self._input_bytes} bytes ({self.describe()}); got '
+                f'{getattr(tensor, "dtype", type(tensor).__name__)} '
+                f'{tuple(np.shape(tensor))} of {getattr(tensor, "nbytes", "?")} bytes. '
+                'hobot_dnn.pyeasy_dnn.forward does not check it: it would cast it to uint8 and '
+                'overrun or under-fill the BPU input buffer')
+        if self._copy_input:
+            return np.array(tensor, order='C', copy=True)
+        # forward copies from the data pointer as if the array were C-contiguous.
+        return np.ascontiguousarray(tensor)
 
     def _infer_pyeasy(self, tensor):
         kwargs = {}
@@ -252,16 +316,24 @@ class RdkBpuBackend(Backend):
             kwargs['core_id'] = self.bpu_core + 1
         if self.priority is not None:
             kwargs['priority'] = self.priority
+        tensor = self._pyeasy_input(tensor)
         try:
             outputs = self._model.forward(tensor, **kwargs)
-        except Exception as exc:
+        except Exception as exc:    # SystemError, caused by the RuntimeError / TypeError it set
             raise RuntimeError(self._forward_message('hobot_dnn.pyeasy_dnn forward', exc)) \
                 from None
         if outputs is None or len(outputs) != len(self._outputs):
             raise RuntimeError(f'hobot_dnn.pyeasy_dnn forward on {self.path} returned '
                                f'{0 if outputs is None else len(outputs)} outputs, the model '
                                f'declares {len(self._outputs)}')
-        return [plan.convert(out.buffer) for plan, out in zip(self._outputs, outputs)]
+        results = []
+        for plan, dtype, out in zip(self._outputs, self._buffer_dtypes, outputs):
+            buffer = out.buffer
+            if np.asarray(buffer).dtype != dtype:
+                raise RuntimeError(f'hobot_dnn.pyeasy_dnn returned output {plan.name!r} as '
+                                   f'{np.asarray(buffer).dtype}, expected {dtype}')
+            results.append(plan.convert(buffer))
+        return results
 
     # -- hbm_runtime ---------------------------------------------------------------------------
 
@@ -365,7 +437,10 @@ class RdkBpuBackend(Backend):
 
     def _forward_message(self, what: str, exc: Exception) -> str:
         core = 'auto' if self.bpu_core is None else self.bpu_core
-        return (f'{what} failed on {self.path} (bpu_core {core}): {exc}. An input that does not '
+        # pyeasy_dnn's SystemError carries what went wrong in its cause.
+        cause = exc.__cause__ or exc.__context__
+        why = f'{type(cause).__name__}: {cause}' if cause is not None else str(exc)
+        return (f'{what} failed on {self.path} (bpu_core {core}): {why}. An input that does not '
                 f'match the model ({self.describe()}) or a BPU core the board lacks are the '
                 'usual causes')
 
@@ -377,7 +452,9 @@ class RdkBpuBackend(Backend):
         return self._infer_hbm(tensor)
 
     def close(self) -> None:
-        # Neither runtime has a documented release call; dropping the references frees them.
+        # Neither runtime has a release call (pyeasy_dnn's Model type has no close method;
+        # hbm_runtime's stub declares none): this only drops our references, and the runtime
+        # frees the model if and when it is garbage collected.
         self._closed = True
         self._model = None
         self._runtime = None

@@ -20,6 +20,11 @@ hbm_runtime whether NV12 comes as separate Y/UV inputs (S100) or one packed inpu
 "detects" the bright region of the Y plane (Y > 180) and classifies it by its chroma (class 1
 when U exceeds V by more than 40, e.g. cyan; class 0 otherwise, e.g. white), then emits the RDK
 6-output head for it with ``edge_perception.synthetic.make_outputs('rdk', ...)``.
+
+``box_type`` re-quantises the box heads to another integer type (int16, int8: per-channel
+scale) or declares a type the runtimes cannot hand back faithfully (float16, uint16, ...), to
+test that the backend refuses it. ``input_type`` RGB / BGR models take H*W*3 bytes; the fake
+network finds nothing in them (it reads NV12 only).
 """
 
 import json
@@ -49,13 +54,25 @@ class FakeNetwork:
         self.bpu_cores = int(desc.get('bpu_cores', 1))
         self.input_type = str(desc.get('input_type', 'NV12'))
         self.nv12_inputs = str(desc.get('nv12_inputs', 'separate'))
+        self.box_type = str(desc.get('box_type', 'int32' if self.int32_boxes else 'float32'))
+        if self.box_type not in ('float32', 'int32') and not self.int32_boxes:
+            self.int32_boxes = True         # re-quantised from the int32 heads below
         self.outputs = self._run(None)
         self.scales = [o.scale if isinstance(o, QuantizedTensor) else None
                        for o in self.outputs]
+        self.output_types = ['float32' if scale is None else self.box_type
+                             for scale in self.scales]
 
     @property
     def nv12_size(self) -> int:
         return self.height * self.width * 3 // 2
+
+    @property
+    def input_bytes(self) -> int:
+        """Bytes of the input tensor: NV12 H*W*3/2, RGB / BGR H*W*3."""
+        if self.input_type in ('NV12', 'NV12_SEPARATE'):
+            return self.nv12_size
+        return self.height * self.width * 3
 
     def detect(self, nv12: np.ndarray):
         """Return the SyntheticObject the bright region of an NV12 buffer stands for, or None."""
@@ -71,18 +88,34 @@ class FakeNetwork:
         return SyntheticObject((x1, y1, x2, y2), 1 if u - v > 40 else 0, 0.9)
 
     def _run(self, obj):
-        return make_outputs('rdk', [obj] if obj else [], num_classes=self.classes,
-                            input_hw=(self.height, self.width), int32_boxes=self.int32_boxes,
-                            seed=SEED)
+        outputs = make_outputs('rdk', [obj] if obj else [], num_classes=self.classes,
+                               input_hw=(self.height, self.width),
+                               int32_boxes=self.int32_boxes, seed=SEED)
+        return [_requantize(o, self.box_type) if isinstance(o, QuantizedTensor) else o
+                for o in outputs]
 
-    def forward(self, nv12: np.ndarray) -> list:
-        """Raw outputs (float32 arrays, int32 arrays for int32 box heads) in vendor order."""
-        outputs = self._run(self.detect(np.asarray(nv12).reshape(-1)))
+    def forward(self, data: np.ndarray) -> list:
+        """Raw outputs in vendor order: float32, or the box heads' integer type."""
+        flat = np.asarray(data).reshape(-1)
+        obj = self.detect(flat) if self.input_type in ('NV12', 'NV12_SEPARATE') else None
         raw = []
-        for out, scale in zip(outputs, self.scales):
+        for out, scale in zip(self._run(obj), self.scales):
             if isinstance(out, QuantizedTensor):
                 assert np.array_equal(out.scale, scale), 'fake scales must not change'
                 raw.append(out.data)
             else:
                 raw.append(np.ascontiguousarray(out, np.float32))
         return raw
+
+
+# int32 scale factor that keeps the heads' largest values (DFL logits up to ~28) in range.
+REQUANTIZE = {'int16': (16, 32767), 'int8': (2400, 127)}
+
+
+def _requantize(tensor: QuantizedTensor, kind: str) -> QuantizedTensor:
+    """Return the int32 head as int16 / int8 with a coarser fixed scale (else as is)."""
+    if kind not in REQUANTIZE:
+        return tensor       # int32; or a type only declared (the backend refuses it at load)
+    factor, limit = REQUANTIZE[kind]
+    data = np.clip(np.round(tensor.data / factor), -limit, limit).astype(kind)
+    return QuantizedTensor(data, np.asarray(tensor.scale, np.float32) * factor, 0, tensor.axis)

@@ -12,26 +12,51 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Fake of ``hbm_runtime`` (RDK S100 / X5 >= 3.5) with its documented surface (contract tests).
+Fake of ``hbm_runtime`` (RDK S100), modelled on the real package (contract tests only).
 
-Documented in D-Robotics/rdk_doc (03_Basic_Application/06_multi_media_sp_dev_api/RDK_X5/
-pydev_multimedia_api_x5/pydev_hbdnn_demo.md, 04_Algorithm_Application/01_model_zoo/
-infer_api_ref.md) and the type stub quoted there: ``HB_HBMRuntime(model_file | model_files)``;
-read-only dicts keyed by model name (model_names, model_count, input_counts, input_names,
-input_descs, input_shapes, input_dtypes, input_quants, input_strides, the output_* twins,
-model_descs, hbm_descs, sched_params); ``set_scheduling_params(priority=, bpu_cores=,
-custom_id=, device_id=)``; ``run(tensor | {input: tensor} | {model: {input: tensor}},
-model_name=)`` returning ``{model: {output: ndarray}}``, ValueError when a tensor's shape or
-type does not match. Enums hbDNNDataType / hbDNNQuantiType; QuantParams (quant_type, axis,
-scale, zero_point); SchedParam (priority, customId, bpu_cores, deviceId). S100 NV12 models
-have a Y (1, H, W, 1) and a UV (1, H/2, W/2, 2) uint8 input. Not documented, assumed here:
-asking for a BPU core the board lacks makes set_scheduling_params raise ValueError.
+Held against hbm-runtime 0.1.0.post1 by test/test_rdk_fakes_vs_vendor.py: every class,
+method, property, parameter and default here exists in its type stub ``HB_HBMRuntime.pyi``
+with the same signature, and every error message is made of text found in
+``HB_HBMRuntime.so``. What the real package does and this fake copies:
+
+- importing it loads ``libhbucp.so`` and ``libdnn.so`` first (its ``__init__.py``) and raises
+  RuntimeError when they are missing, unless ``HBM_RUNTIME_SKIP_CHECK=1``. Here the libraries
+  count as missing when ``FAKE_HBM_RUNTIME_LIBS=missing`` is set;
+- ``HB_HBMRuntime(model_file | model_files)`` loads ``.hbm`` files only, raising RuntimeError
+  for another extension or a missing file; read-only dicts keyed by model name;
+- ``set_scheduling_params`` takes BPU core indices 0..3 (-1 is rejected) and priorities 0..255;
+- ``run(tensor | {input: tensor} | {model: {input: tensor}}, **kwargs)`` checks each input's
+  dtype and shape; every error is a RuntimeError.
+
+Not visible in the package, assumed here: a core index the board lacks is accepted by
+set_scheduling_params and fails the task submission in run (the S100 has 1 BPU core).
 """
 
 import enum
+import os
 
 from _rdk_fake_bpu import FakeNetwork
 import numpy as np
+
+
+def _check_system_libs():
+    """Raise RuntimeError as the real package does when its system libraries are missing."""
+    if os.environ.get('HBM_RUNTIME_SKIP_CHECK', '0') == '1':
+        return
+    if os.environ.get('FAKE_HBM_RUNTIME_LIBS') == 'missing':
+        missing = [f'{name} ({desc}) - {name}: cannot open shared object file: No such file '
+                   'or directory' for name, desc in (('libhbucp.so', 'Horizon UCP library'),
+                                                     ('libdnn.so', 'Horizon DNN library'))]
+        raise RuntimeError(
+            "Missing Horizon runtime libraries (provided by the 'hobot-dnn' package):\n  - "
+            + '\n  - '.join(missing)
+            + '\n\nHow to fix:\n'
+            "  1) Install or upgrade the 'hobot-dnn' deb package:\n"
+            '     sudo apt-get update && sudo apt-get install -y hobot-dnn\n'
+            '  2) Set HBM_RUNTIME_SKIP_CHECK=1 to skip this check.\n')
+
+
+_check_system_libs()
 
 
 class hbDNNDataType(enum.IntEnum):
@@ -62,40 +87,79 @@ class hbDNNQuantiType(enum.IntEnum):
 
 
 class QuantParams:
-    """Quantisation parameters of one tensor."""
+    """Quantisation parameters of one tensor (not constructible from Python in the stub)."""
 
-    def __init__(self, quant_type=hbDNNQuantiType.NONE, axis=0, scale=(), zero_point=()):
-        self.quant_type = quant_type
-        self.axis = axis
-        self.scale = np.asarray(scale, np.float32)
-        self.zero_point = np.asarray(zero_point, np.int32)
+    quant_type: hbDNNQuantiType
+    axis: int
+    scale: np.ndarray
+    zero_point: np.ndarray
+
+
+def _quant(quant_type=hbDNNQuantiType.NONE, axis=0, scale=(), zero_point=()) -> QuantParams:
+    quant = QuantParams()
+    quant.quant_type, quant.axis = quant_type, axis
+    quant.scale = np.asarray(scale, np.float32)
+    quant.zero_point = np.asarray(zero_point, np.int32)
+    return quant
 
 
 class SchedParam:
-    """Scheduling parameters of one model."""
+    """Scheduling parameters of one model (not constructible from Python in the stub)."""
 
-    def __init__(self, priority=0, customId=0, bpu_cores=(-1,), deviceId=0):
-        self.priority = priority
-        self.customId = customId
-        self.bpu_cores = list(bpu_cores)
-        self.deviceId = deviceId
+    priority: int
+    customId: int
+    bpu_cores: list
+    deviceId: int
+
+
+def _sched() -> SchedParam:
+    sched = SchedParam()
+    sched.priority, sched.customId, sched.bpu_cores, sched.deviceId = 0, 0, [0], 0
+    return sched
+
+
+DTYPES = {hbDNNDataType.U8: np.uint8, hbDNNDataType.S8: np.int8, hbDNNDataType.S16: np.int16,
+          hbDNNDataType.U16: np.uint16, hbDNNDataType.S32: np.int32,
+          hbDNNDataType.U32: np.uint32, hbDNNDataType.F16: np.float16,
+          hbDNNDataType.F32: np.float32}
+OUTPUT_TYPES = {'float32': hbDNNDataType.F32, 'int32': hbDNNDataType.S32,
+                'int16': hbDNNDataType.S16, 'int8': hbDNNDataType.S8,
+                'uint8': hbDNNDataType.U8, 'uint16': hbDNNDataType.U16,
+                'float16': hbDNNDataType.F16}
+
+
+def _load(path) -> FakeNetwork:
+    if not isinstance(path, str):
+        raise RuntimeError('No input hbm model files provided.')
+    if not os.path.isfile(path):
+        raise RuntimeError(f'The input hbm model {path} does not exist.')
+    if not path.endswith('.hbm'):
+        raise RuntimeError(f'Invalid model file extension: {path}. Only .hbm supported.')
+    try:
+        return FakeNetwork(path)
+    except RuntimeError:
+        pass
+    raise RuntimeError(f'hbDNN initialize from {path} file failed.')
 
 
 class HB_HBMRuntime:
-    """Loads one or more model files and runs them."""
+    """Loads one or more .hbm model files and runs them."""
 
     def __init__(self, model_file):
+        """Load a model file path or a list of them (.hbm only; RuntimeError otherwise)."""
         files = [model_file] if isinstance(model_file, str) else list(model_file)
-        self._nets = {}
-        self._files = {}
+        if not files:
+            raise RuntimeError('No input hbm model files provided.')
+        self._nets, self._files = {}, {}
         for path in files:
-            net = FakeNetwork(path)
+            net = _load(path)
             self._nets[net.name] = net
             self._files[net.name] = path
-        self._sched = {name: SchedParam() for name in self._nets}
+        self._sched = {name: _sched() for name in self._nets}
 
     @staticmethod
     def version() -> str:
+        """Return the version string of the library."""
         return '0.0.0-fake'
 
     # metadata ---------------------------------------------------------------------------------
@@ -109,101 +173,140 @@ class HB_HBMRuntime:
 
     def _outputs(self, net):
         out = {}
-        for i, (raw, scale) in enumerate(zip(net.outputs, net.scales)):
+        for i, (raw, scale, kind) in enumerate(zip(net.outputs, net.scales, net.output_types)):
             if scale is None:
-                out[f'output{i}'] = (list(raw.shape), hbDNNDataType.F32, QuantParams())
+                out[f'output{i}'] = (list(raw.shape), hbDNNDataType.F32, _quant())
             else:
-                out[f'output{i}'] = (list(raw.shape), hbDNNDataType.S32, QuantParams(
+                out[f'output{i}'] = (list(raw.shape), OUTPUT_TYPES[kind], _quant(
                     hbDNNQuantiType.SCALE, 3, scale, np.zeros(len(scale))))
         return out
+
+    def _each(self, what):
+        return {n: what(t) for n, t in self._nets.items()}
 
     model_names = property(lambda self: list(self._nets))
     model_count = property(lambda self: len(self._nets))
     model_descs = property(lambda self: {n: '' for n in self._nets})
-    hbm_descs = property(lambda self: {self._files[n]: '' for n in self._nets})
-    input_counts = property(lambda self: {n: len(self._inputs(t)) for n, t in self._nets.items()})
-    input_names = property(lambda self: {n: list(self._inputs(t)) for n, t in self._nets.items()})
-    input_descs = property(lambda self: {n: {k: '' for k in self._inputs(t)}
-                                         for n, t in self._nets.items()})
-    input_shapes = property(lambda self: {n: {k: list(v[0]) for k, v in self._inputs(t).items()}
-                                          for n, t in self._nets.items()})
-    input_dtypes = property(lambda self: {n: {k: v[1] for k, v in self._inputs(t).items()}
-                                          for n, t in self._nets.items()})
-    input_quants = property(lambda self: {n: {k: QuantParams() for k in self._inputs(t)}
-                                          for n, t in self._nets.items()})
-    input_strides = property(lambda self: {n: {k: [-1] * 4 for k in self._inputs(t)}
-                                           for n, t in self._nets.items()})
-    output_counts = property(lambda self: {n: len(self._outputs(t))
-                                           for n, t in self._nets.items()})
-    output_names = property(lambda self: {n: list(self._outputs(t))
-                                          for n, t in self._nets.items()})
-    output_descs = property(lambda self: {n: {k: '' for k in self._outputs(t)}
-                                          for n, t in self._nets.items()})
-    output_shapes = property(lambda self: {n: {k: list(v[0]) for k, v in self._outputs(t).items()}
-                                           for n, t in self._nets.items()})
-    output_dtypes = property(lambda self: {n: {k: v[1] for k, v in self._outputs(t).items()}
-                                           for n, t in self._nets.items()})
-    output_quants = property(lambda self: {n: {k: v[2] for k, v in self._outputs(t).items()}
-                                           for n, t in self._nets.items()})
-    output_strides = property(lambda self: {n: {k: [-1] * len(v[0])
-                                                for k, v in self._outputs(t).items()}
-                                            for n, t in self._nets.items()})
+    hbm_descs = property(lambda self: {n: '' for n in self._nets})
+    input_counts = property(lambda self: self._each(lambda t: len(self._inputs(t))))
+    input_names = property(lambda self: self._each(lambda t: list(self._inputs(t))))
+    input_descs = property(lambda self: self._each(lambda t: {k: '' for k in self._inputs(t)}))
+    input_shapes = property(lambda self: self._each(
+        lambda t: {k: list(v[0]) for k, v in self._inputs(t).items()}))
+    input_dtypes = property(lambda self: self._each(
+        lambda t: {k: v[1] for k, v in self._inputs(t).items()}))
+    input_quants = property(lambda self: self._each(
+        lambda t: {k: _quant() for k in self._inputs(t)}))
+    input_strides = property(lambda self: self._each(
+        lambda t: {k: [-1] * 4 for k in self._inputs(t)}))
+    output_counts = property(lambda self: self._each(lambda t: len(self._outputs(t))))
+    output_names = property(lambda self: self._each(lambda t: list(self._outputs(t))))
+    output_descs = property(lambda self: self._each(
+        lambda t: {k: '' for k in self._outputs(t)}))
+    output_shapes = property(lambda self: self._each(
+        lambda t: {k: list(v[0]) for k, v in self._outputs(t).items()}))
+    output_dtypes = property(lambda self: self._each(
+        lambda t: {k: v[1] for k, v in self._outputs(t).items()}))
+    output_quants = property(lambda self: self._each(
+        lambda t: {k: v[2] for k, v in self._outputs(t).items()}))
+    output_strides = property(lambda self: self._each(
+        lambda t: {k: [-1] * len(v[0]) for k, v in self._outputs(t).items()}))
     sched_params = property(lambda self: dict(self._sched))
 
     # scheduling and inference -------------------------------------------------------------
 
+    def _known(self, name, setting):
+        if name not in self._nets:
+            if setting == 'bpu_cores':
+                raise RuntimeError(f'Invalid model name in bpu_cores: "{name}". This model is '
+                                   'not in the loaded model list.')
+            raise RuntimeError(f'Invalid model name in {setting} setting: "{name}". This model '
+                               'is not in the loaded model list.')
+
     def set_scheduling_params(self, priority=None, bpu_cores=None, custom_id=None,
                               device_id=None) -> None:
-        for name, cores in (bpu_cores or {}).items():
-            net = self._nets[name]
-            if any(c != -1 and not 0 <= c < net.bpu_cores for c in cores):
-                raise ValueError(f'bpu core {cores} not available (board has {net.bpu_cores})')
-            self._sched[name].bpu_cores = list(cores)
+        """Set per-model priority (0..255), BPU cores (0..3), custom and device ids."""
         for name, value in (priority or {}).items():
+            self._known(name, 'priority')
             if not 0 <= value <= 255:
-                raise ValueError(f'priority {value} out of 0..255')
+                raise RuntimeError(f'Priority value for model "{name}" is out of valid range '
+                                   f'[0, 255]: {value}')
             self._sched[name].priority = value
+        for name, cores in (bpu_cores or {}).items():
+            self._known(name, 'bpu_cores')
+            for core in cores:
+                if not 0 <= core <= 3:
+                    raise RuntimeError(f'Invalid BPU core ID for model "{name}": {core} '
+                                       '(valid range: [0, 3])')
+            self._sched[name].bpu_cores = list(cores)
         for name, value in (custom_id or {}).items():
+            self._known(name, 'custom_id')
             self._sched[name].customId = value
         for name, value in (device_id or {}).items():
+            self._known(name, 'device_id')
             self._sched[name].deviceId = value
 
-    def run(self, inputs, **kwargs):
-        model_name = kwargs.pop('model_name', None)
-        if kwargs:
-            raise TypeError(f'unexpected keyword arguments {sorted(kwargs)}')
+    def run(self, *args, **kwargs):
+        """Run one input tensor, {input: tensor} or {model: {input: tensor}}."""
+        if len(args) != 1:
+            raise TypeError('run() takes one positional argument')     # pybind11 overloads
+        inputs = args[0]
+        model_name = kwargs.get('model_name')
+        if model_name is not None and not isinstance(model_name, str):
+            raise RuntimeError("extra_args['model_name'] must be a string.")
+        if model_name is not None and model_name not in self._nets:
+            raise RuntimeError(f"Provided model_name '{model_name}' is not in the loaded "
+                               'model list.')
         if isinstance(inputs, dict) and inputs and all(isinstance(v, dict)
                                                        for v in inputs.values()):
+            for name in inputs:
+                if name not in self._nets:
+                    raise RuntimeError(f'Model name "{name}" is not in the registered '
+                                       'model_names.')
             per_model = {n: v for n, v in inputs.items() if model_name in (None, n)}
         else:
             name = model_name or self._only_model()
             if isinstance(inputs, np.ndarray):
                 names = list(self._inputs(self._nets[name]))
                 if len(names) != 1:
-                    raise ValueError(f'model {name} has {len(names)} inputs; pass a dict')
+                    raise RuntimeError('Single-input run() requires the model to have exactly '
+                                       f"1 input, but model '{name}' has {len(names)} inputs.")
                 inputs = {names[0]: inputs}
             per_model = {name: inputs}
         return {name: self._run_one(name, feeds) for name, feeds in per_model.items()}
 
     def _only_model(self) -> str:
         if len(self._nets) != 1:
-            raise ValueError('several models are loaded: give model_name')
+            raise RuntimeError('extra_args does not provide model_name, but multiple models '
+                               f'are loaded ({len(self._nets)})')
         return next(iter(self._nets))
 
     def _run_one(self, name, feeds):
-        if name not in self._nets:
-            raise ValueError(f'unknown model {name}')
         net = self._nets[name]
         spec = self._inputs(net)
+        for key in feeds:
+            if key not in spec:
+                raise RuntimeError(f'Input name "{key}" is invalid for model "{name}"')
         if set(feeds) != set(spec):
-            raise ValueError(f'model {name} inputs are {sorted(spec)}, got {sorted(feeds)}')
-        for key, (shape, _) in spec.items():
-            tensor = feeds[key]
-            if not isinstance(tensor, np.ndarray) or tensor.dtype != np.uint8 \
-                    or list(tensor.shape) != shape:
-                raise ValueError(f'input {key} must be uint8 {shape}, got '
-                                 f'{getattr(tensor, "dtype", type(tensor))} '
-                                 f'{list(getattr(tensor, "shape", ()))}')
+            raise RuntimeError(f'Input names for model "{name}" are not registered.')
+        for key, (shape, kind) in spec.items():
+            tensor = np.asarray(feeds[key])
+            want = np.dtype(DTYPES[kind])
+            if tensor.dtype != want:
+                raise RuntimeError(f"Data type mismatch for input tensor '{key}' in model "
+                                   f"'{name}': expected numpy dtype format '{want.char}', but "
+                                   f"received '{tensor.dtype.char}'")
+            if tensor.ndim != len(shape):
+                raise RuntimeError(f'Mismatch in tensor dimensions for model: {name}, input: '
+                                   f'{key}, input data ndim = {tensor.ndim}, model '
+                                   f'numDimensions = {len(shape)}')
+            for i, (got, expected) in enumerate(zip(tensor.shape, shape)):
+                if got != expected:
+                    raise RuntimeError(f'Mismatch in tensor dimension at index {i}. input '
+                                       f'data dim = {got}, model expected dim = {expected}')
+        if any(core >= net.bpu_cores for core in self._sched[name].bpu_cores):
+            raise RuntimeError('UCP Error (code: -100001, desc: invalid core id) '
+                               'hbUCPSubmitTask failed')
         nv12 = np.concatenate([np.ascontiguousarray(feeds[k]).reshape(-1) for k in spec])
         raw = net.forward(nv12)
         return dict(zip(self._outputs(net), raw))
