@@ -100,6 +100,14 @@ def check_backends(board: str) -> List[Check]:
     checks = []
     for name, (_, packages, fix) in BACKENDS.items():
         present = [p for p in packages if importlib.util.find_spec(p) is not None]
+        if 'hbm_runtime' in present:
+            # Installed is not enough: its __init__ raises RuntimeError without its libraries.
+            from .backends.rdk_backend import HBM_FIX, hbm_runtime_problem
+            problem = hbm_runtime_problem()
+            if problem:
+                present.remove('hbm_runtime')
+                checks.append(Check(FAIL if name == wanted else WARN, f'backend {name}',
+                                    problem.split(' Fix: ')[0], HBM_FIX))
         if present:
             checks.append(Check(OK, f'backend {name}',
                                 f'{present[0]} {_version(present[0])} importable'))
@@ -146,6 +154,8 @@ def check_model(model: str, backend: str = 'auto') -> List[Check]:
             checks.append(Check(OK, 'model', loaded.describe()))
             for finding in getattr(loaded.backend, 'findings', ()):
                 checks.append(Check(WARN, 'model runtime', str(finding)))
+            for note in getattr(loaded.backend, 'notes', ()):
+                checks.append(Check(INFO, 'model runtime', note.what))
     except EdgePerceptionError as exc:
         checks.append(Check(FAIL, 'model', str(exc)))
     return checks

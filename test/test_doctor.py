@@ -85,3 +85,20 @@ def test_an_rknn_model_shows_its_toolkit_and_target_even_without_the_runtime(tmp
     assert '2.3.2' in info.message and 'rk3576' in info.message
     (failure,) = [c for c in checks if c.name == 'model']
     assert failure.level == doctor.FAIL and 'rknnlite' in failure.message
+
+
+def test_on_an_rknn_board_a_newer_librknnrt_is_a_note_not_a_warning(tmp_path, monkeypatch):
+    from .rknn_board import forget_rknnlite, make_board
+    forget_rknnlite()
+    try:
+        board = make_board(tmp_path, monkeypatch)     # real rknn_lite.py, stand-in runtime
+        board.set_runtime('2.6.1')
+        checks = doctor.check_model(board.model(toolkit='2.5.0'), backend='rknn')
+    finally:
+        forget_rknnlite()
+    assert levels(checks, 'model') == [doctor.OK]
+    assert levels(checks, 'model runtime') == [doctor.INFO]
+    (note,) = [c for c in checks if c.name == 'model runtime']
+    assert 'librknnrt 2.6.1 is newer than rknn-toolkit2 2.5.0' in note.message
+    assert 'built by rknn-toolkit2 2.5.0 for rk3588' in next(
+        c.message for c in checks if c.name == 'rknn file')

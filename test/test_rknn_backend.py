@@ -12,128 +12,38 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Contract tests of the rknn backend against a fake of the documented RKNNLite API (not hardware).
+Contract tests of the rknn backend against the REAL ``rknn_lite.py`` of rknn-toolkit-lite2 2.5.0.
 
-``test/fakes/rknnlite`` implements RKNN-Toolkit Lite2's ``RKNNLite`` as documented (constants,
-0/-1 return codes, outputs or None); it is put on ``sys.path`` only inside these tests, by the
-``board`` fixture. The board's /proc and /sys files are fakes in a temporary directory. What
-these tests cannot show (real librknnrt behaviour, NPU speed, accuracy of a real .rknn) is
-verified on boards only.
+The vendor's Python (``.vendor/rknn-toolkit-lite2/rknnlite``) does its own argument checks,
+return codes, logging and core-mask handling; only its compiled helpers (``rknn_runtime``,
+``rknn_log``, ``rknn_platform_utils``, ``npu_config.cpu_npu_mapper``) are the pure-Python
+stand-ins of ``test/fakes/rknn_standin`` (see there what each does and where it comes from).
+The board's /proc and /sys files and ``librknnrt.so`` are files in a temporary directory
+(``test/rknn_board.py``). What these tests cannot show (real librknnrt and NPU behaviour,
+speed, accuracy of a real .rknn on the NPU) is verified on boards only.
 """
 
 import importlib.util
-import json
 import os
-import struct
-import sys
-import textwrap
 
 from edge_perception import load_model
-from edge_perception.backends import backend_class, rknn_version
+from edge_perception.backends import backend_class, rknn_backend, rknn_version
 from edge_perception.backends.rknn_backend import RknnLiteBackend
 from edge_perception.errors import BackendUnavailableError, ModelLoadError
 import numpy as np
 import pytest
 
-FAKES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fakes')
-SIZE = 320
+from .rknn_board import forget_rknnlite, make_board, SIZE, write_rknn
 
-
-def write_rknn(path, platform='rk3588', toolkit='2.3.2-source_code', size=SIZE, num_classes=3,
-               score_sum=True, with_json=True):
-    """Write a file in the .rknn container format (header, model blob, JSON) for the fake."""
-    tensors = [(1, 3, size, size)]
-    for stride in (8, 16, 32):
-        g = size // stride
-        tensors += [(1, 64, g, g), (1, num_classes, g, g)] + ([(1, 1, g, g)] if score_sum else [])
-    meta = {'target_platform': [platform], 'version': toolkit, 'input_num': 1,
-            'output_num': len(tensors) - 1,
-            'norm_tensor': [{'tensor_id': i, 'size': list(s), 'dim_num': len(s)}
-                            for i, s in enumerate(tensors)],
-            'graph': [{'left': 'input' if i == 0 else 'output',
-                       'left_tensor_id': 0 if i == 0 else i - 1,
-                       'right': 'norm_tensor', 'right_tensor_id': i}
-                      for i in range(len(tensors))]}
-    blob = bytes(256)
-    header = b'RKNN' + bytes(4) + struct.pack('<QQ', 6, len(blob)) + bytes(40)
-    text = json.dumps(meta).encode() if with_json else b''
-    with open(path, 'wb') as f:
-        f.write(header + blob + struct.pack('<Q', len(text)) + text)
-    return str(path)
-
-
-class Harness:
-    """The fake board (its switches and call log) and its /proc, /sys and library files."""
-
-    def __init__(self, board, root):
-        self.board, self.root = board, root
-        sysroot = root / 'sys'
-        sysroot.mkdir()
-        self.paths = rknn_version.SystemPaths(
-            compatible=str(sysroot / 'compatible'),
-            driver_version=(str(sysroot / 'rknpu_version'),),
-            runtime_library=(str(sysroot / 'librknnrt.so'),))
-        self.set_soc('rk3588')
-        self.set_driver('0.9.8')
-        self.set_runtime('2.3.2')
-
-    def set_soc(self, soc, compatible=True):
-        """Make the board this SoC; compatible=False hides it from the device tree."""
-        self.board.soc = soc
-        path = self.paths.compatible
-        if compatible:
-            with open(path, 'wb') as f:
-                f.write(f'vendor,{soc}-board\0rockchip,{soc}\0'.encode())
-        elif os.path.exists(path):
-            os.remove(path)
-
-    def set_driver(self, version, readable=True):
-        """Set the NPU driver version; readable=False removes the debugfs file (no root)."""
-        self.board.driver_version = version
-        path = self.paths.driver_version[0]
-        if readable:
-            with open(path, 'w') as f:
-                f.write(f'RKNPU driver: v{version}\n')
-        elif os.path.exists(path):
-            os.remove(path)
-
-    def set_runtime(self, version):
-        """Install a librknnrt of this version (its .so file and the runtime's API answer)."""
-        self.board.runtime_version = f'{version} (429f97ae6b@2025-04-09T09:09:27)'
-        with open(self.paths.runtime_library[0], 'wb') as f:
-            f.write(b'\x7fELF' + bytes(100) + f'librknnrt version: {version} '
-                    '(429f97ae6b@2025-04-09T09:09:27)\0'.encode() + bytes(100))
-
-    def model(self, name='model.rknn', **kwargs):
-        return write_rknn(self.root / name, **kwargs)
-
-    def card(self, files=None, **kwargs):
-        self.model(**kwargs)
-        files = files or {'onnxruntime': 'missing.onnx', 'rknn': 'model.rknn'}
-        path = self.root / 'card.yaml'
-        path.write_text(textwrap.dedent(f"""
-            name: fake_rknn
-            classes: [red, green, blue]
-            files: {json.dumps(files)}
-            """))
-        return str(path)
-
-
-def _drop_rknnlite():
-    for name in [m for m in sys.modules if m == 'rknnlite' or m.startswith('rknnlite.')]:
-        del sys.modules[name]
+__all__ = ['write_rknn']     # test_doctor imports it from here
 
 
 @pytest.fixture
 def board(tmp_path, monkeypatch):
-    """Put the fake rknnlite on sys.path (this test only) and fake the board's files."""
-    _drop_rknnlite()
-    monkeypatch.syspath_prepend(FAKES)
-    from rknnlite import _fake_board
-    harness = Harness(_fake_board.BOARD, tmp_path)
-    monkeypatch.setattr(rknn_version, 'DEFAULT_PATHS', harness.paths)
-    yield harness
-    _drop_rknnlite()
+    """Load the real rknnlite with the stand-in helpers on a simulated RK3588 (this test)."""
+    forget_rknnlite()
+    yield make_board(tmp_path, monkeypatch)
+    forget_rknnlite()
 
 
 def bgr_image(colour=(0, 0, 255), box=(200, 150, 320, 250), shape=(480, 640)):
@@ -141,6 +51,16 @@ def bgr_image(colour=(0, 0, 255), box=(200, 150, 320, 250), shape=(480, 640)):
     x1, y1, x2, y2 = box
     image[y1:y2, x1:x2] = colour
     return image
+
+
+@pytest.mark.contract
+def test_the_vendors_rknn_lite_runs_with_only_its_compiled_helpers_replaced(board):
+    import rknnlite.api.rknn_lite as lite
+    import rknnlite.api.rknn_runtime as runtime
+    vendor = os.path.join('.vendor', 'rknn-toolkit-lite2', 'rknnlite', 'api')
+    assert lite.__file__.endswith(os.path.join(vendor, 'rknn_lite.py'))
+    assert lite.RKNNLite.NPU_CORE_0_1_2 == 7
+    assert runtime.__file__.endswith(os.path.join('fakes', 'rknn_standin', 'runtime.py'))
 
 
 @pytest.mark.contract
@@ -155,7 +75,7 @@ def test_auto_chooses_rknn_when_rknnlite_is_importable(board):
         assert 'core_mask auto' in model.backend.describe()
     with load_model(board.card(), backend_options={'core_mask': '0_1'}) as model:
         assert model.backend.core_mask == '0_1'
-        assert ('init_runtime', 3) in board.board.calls
+        assert board.board.core_mask == 3          # what librknnrt was given
 
 
 @pytest.mark.contract
@@ -174,29 +94,74 @@ def test_detections_through_the_model(board, score_sum, colour, name):
 
 
 @pytest.mark.contract
-@pytest.mark.parametrize('mask,constant', [
-    ('auto', 0), ('0', 1), ('1', 2), ('2', 4), ('0_1', 3), ('0_1_2', 7), ('all', 0xffff),
-    ('NPU_CORE_0_1_2', 7)])
-def test_core_mask_maps_to_rknnlite_constants(board, mask, constant):
-    backend = RknnLiteBackend(board.model(), core_mask=mask)
+def test_outputs_of_one_frame_survive_the_next_inference(board):
+    # RKNNLite's reuse_outputs=True returns buffers the next call overwrites.
+    backend = RknnLiteBackend(board.model())
     try:
-        assert ('init_runtime', constant) in board.board.calls
+        bright = np.zeros((1, SIZE, SIZE, 3), np.uint8)
+        bright[0, 100:200, 100:200, 2] = 255
+        first = backend.infer(bright)
+        kept = [o.copy() for o in first]
+        backend.infer(np.zeros((1, SIZE, SIZE, 3), np.uint8))
+        assert any(not np.array_equal(a, b) for a, b in zip(kept, backend.infer(bright * 0)))
+        for out, copy in zip(first, kept):
+            np.testing.assert_array_equal(out, copy)
     finally:
         backend.close()
 
 
 @pytest.mark.contract
-@pytest.mark.parametrize('soc,mask,reason', [
-    ('rk3566', '0_1', 'rk3566 has one NPU core'),
-    ('rk3568', '0', 'rk3568 has one NPU core'),
-    ('rk3562', 'all', 'rk3562 has one NPU core'),
-    ('rk3576', '2', 'rk3576 has 2 NPU cores'),
-    ('rk3576', '0_1_2', 'rk3576 has 2 NPU cores')])
-def test_core_mask_the_soc_lacks_is_rejected(board, soc, mask, reason):
+@pytest.mark.parametrize('mask', ['0', '1', '2', '0_1', '0_1_2', 'NPU_CORE_0_1_2'])
+def test_core_mask_reaches_rknnlite_as_its_constant(board, mask):
+    from rknnlite.api import RKNNLite
+    backend = RknnLiteBackend(board.model(), core_mask=mask)
+    try:
+        constant = getattr(RKNNLite, rknn_backend.CORE_MASKS[backend.core_mask])
+        assert ('set_core_mask', constant) in board.board.calls
+        assert board.board.core_mask == constant
+        assert backend.findings == [] and backend.notes == []
+    finally:
+        backend.close()
+
+
+@pytest.mark.contract
+def test_auto_and_all_on_rk3588(board):
+    RknnLiteBackend(board.model(), core_mask='auto').close()
+    assert board.board.core_mask is None       # NPU_CORE_AUTO: RKNNLite leaves librknnrt alone
+    backend = RknnLiteBackend(board.model(), core_mask='all')
+    backend.close()
+    assert ('set_core_mask', 0xffff) in board.board.calls
+    assert board.board.core_mask == 7          # RKNNLite: NPU_CORE_ALL is 0_1_2 on RK3588
+    assert [n.level for n in backend.notes] == ['info']
+    assert 'NPU_CORE_0_1_2' in backend.notes[0].what
+
+
+@pytest.mark.contract
+@pytest.mark.parametrize('mask,effective,warned', [
+    ('2', 1, 'replaced with "NPU_CORE_0"'), ('0_1_2', 3, 'replaced with "NPU_CORE_0_1"'),
+    ('all', 3, None), ('1', 2, None), ('0_1', 3, None)])
+def test_rk3576_takes_every_mask_and_rknnlite_remaps_the_missing_core(board, mask, effective,
+                                                                      warned):
+    board.set_soc('rk3576')
+    backend = RknnLiteBackend(board.model(platform='rk3576'), core_mask=mask)
+    backend.close()
+    assert board.board.core_mask == effective
+    vendor_warnings = [w for w in board.board.said('W') if 'RK3576 platform' in w]
+    if warned:
+        assert len(vendor_warnings) == 1 and warned in vendor_warnings[0]
+        assert [f.level for f in backend.findings] == ['warn']
+        assert 'RKNNLite replaces NPU_CORE_' in backend.findings[0].what
+    else:
+        assert vendor_warnings == [] and backend.findings == []
+
+
+@pytest.mark.contract
+@pytest.mark.parametrize('soc,mask', [('rk3566', '0_1'), ('rk3568', '0'), ('rk3562', 'all')])
+def test_core_mask_on_a_single_core_soc_is_refused_as_rknnlite_would(board, soc, mask):
     board.set_soc(soc)
-    with pytest.raises(ValueError, match=reason):
+    with pytest.raises(ValueError, match=f'{soc} has one NPU core'):
         RknnLiteBackend(board.model(platform=soc), core_mask=mask)
-    assert board.board.count('load_rknn') == 0
+    assert board.board.count('RKNNRuntime') == 0
 
 
 @pytest.mark.contract
@@ -204,7 +169,7 @@ def test_single_core_soc_runs_with_auto(board):
     board.set_soc('rk3568')
     backend = RknnLiteBackend(board.model(platform='rk3566'))   # RK3566 models run on RK3568
     backend.close()
-    assert ('init_runtime', 0) in board.board.calls
+    assert ('set_core_mask', 0) in board.board.calls
 
 
 @pytest.mark.contract
@@ -220,40 +185,76 @@ def test_bad_options_are_rejected_with_the_reason(board):
 
 
 @pytest.mark.contract
-def test_load_failure_names_file_and_return_code(board):
-    board.board.fail_load = True
+def test_load_rknn_failure_names_file_and_return_code(board, monkeypatch):
     path = board.model()
+    read = rknn_version.read_rknn_info
+
+    def read_then_vanish(p):        # the file goes away between our read and RKNNLite's
+        info = read(p)
+        os.remove(p)
+        return info
+    monkeypatch.setattr(rknn_version, 'read_rknn_info', read_then_vanish)
     with pytest.raises(ModelLoadError, match='returned -1') as exc:
         RknnLiteBackend(path)
     assert path in str(exc.value)
+    assert any('Invalid RKNN model path' in m for m in board.board.said('E'))
 
 
 @pytest.mark.contract
-def test_init_failure_on_a_bad_core_mask_names_the_fixes(board):
-    board.set_soc('rk3566', compatible=False)   # SoC unknown to the check: the runtime decides
+def test_init_failure_on_a_core_mask_the_runtime_refuses_names_the_fixes(board):
+    board.set_soc('rk3566', compatible=False)   # no device tree: RKNNLite does not know the SoC
     path = board.model(platform='rk3566')
     with pytest.raises(BackendUnavailableError) as exc:
         RknnLiteBackend(path, core_mask='0_1')
     message = str(exc.value)
-    for part in (path, 'returned -1', 'core mask', 'librknnrt', 'rknn_server',
-                 'target_platform'):
+    for part in (path, 'returned -1', 'core mask', 'librknnrt', 'target_platform'):
         assert part in message
+    assert any('The core_mask is only supported by' in m for m in board.board.said('E'))
     assert board.board.count('release') == 1
 
 
 @pytest.mark.contract
+def test_off_the_board_init_runtime_raises_and_the_error_says_why(tmp_path, monkeypatch):
+    forget_rknnlite()
+    harness = make_board(tmp_path, monkeypatch, machine='x86_64')
+    try:
+        with pytest.raises(BackendUnavailableError) as exc:
+            RknnLiteBackend(harness.model())
+        message = str(exc.value)
+        assert 'RKNNLite.init_runtime' in message and 'AttributeError' in message
+        assert 'runs only on the board' in message and 'x86_64' in message
+        assert harness.board.count('RKNNRuntime') == 0
+    finally:
+        forget_rknnlite()
+
+
+@pytest.mark.contract
 def test_runtime_older_than_toolkit_stops_before_the_runtime(board):
-    board.set_runtime('1.6.0')
-    path = board.model(toolkit='2.3.2-source_code')
+    board.set_runtime('2.3.2')
+    path = board.model(toolkit='2.5.0')
     with pytest.raises(BackendUnavailableError) as exc:
         RknnLiteBackend(path)
     message = str(exc.value)
-    assert 'rknn-toolkit2 2.3.2' in message and 'librknnrt 1.6.0' in message
+    assert 'rknn-toolkit2 2.5.0' in message and 'older librknnrt 2.3.2' in message
     assert 'update librknnrt.so' in message
-    assert board.board.count('load_rknn') == 0
-    # version_check='warn' lets the runtime try; the fake refuses like librknnrt does.
+    assert board.board.count('RKNNRuntime') == 0
+    # version_check='warn' lets the runtime try; librknnrt refuses the newer model.
     with pytest.raises(BackendUnavailableError, match='returned -1'):
         RknnLiteBackend(path, version_check='warn')
+    assert any('Invalid RKNN model version 6' in m for m in board.board.said('E'))
+
+
+@pytest.mark.contract
+def test_runtime_newer_than_toolkit_runs_and_is_only_noted(board):
+    board.set_runtime('2.5.0')
+    backend = RknnLiteBackend(board.model(toolkit='2.3.2-source_code'))
+    try:
+        assert backend.findings == []
+        assert [n.level for n in backend.notes] == ['info']
+        assert 'librknnrt 2.5.0 is newer than rknn-toolkit2 2.3.2' in backend.notes[0].what
+        assert 'note: librknnrt 2.5.0 is newer' in backend.describe()
+    finally:
+        backend.close()
 
 
 @pytest.mark.contract
@@ -262,6 +263,9 @@ def test_model_for_another_soc_is_one_clear_error(board):
     with pytest.raises(BackendUnavailableError,
                        match="for rk3588 but this board is rk3566.*target_platform='rk3566'"):
         RknnLiteBackend(board.model(platform='rk3588'))
+    with pytest.raises(BackendUnavailableError, match='returned -1'):
+        RknnLiteBackend(board.model(platform='rk3588'), version_check='warn')
+    assert any('RKNN_ERR_TARGET_PLATFORM_UNMATCH' in m for m in board.board.said('E'))
 
 
 @pytest.mark.contract
@@ -271,8 +275,8 @@ def test_sdk_version_fills_what_the_files_hide(board):
     try:
         assert backend.report.driver_version == '0.9.8'
         assert backend.report.driver_source == 'RKNNLite.get_sdk_version'
-        assert backend.report.runtime_version == '2.3.2'
-        assert backend.findings == []
+        assert backend.report.runtime_version == '2.5.0'
+        assert backend.findings == [] and backend.notes == []
     finally:
         backend.close()
 
@@ -305,12 +309,17 @@ def test_warnings_are_kept_on_the_backend(board):
 @pytest.mark.contract
 def test_inference_returning_none_is_a_clear_error(board):
     with load_model(board.card()) as model:
-        board.board.inference_returns_none = True
-        with pytest.raises(RuntimeError, match='RKNNLite.inference returned None'):
-            model(bgr_image())
-    board.board.inference_returns_none = True
-    with pytest.raises(BackendUnavailableError, match='zero image of shape \\(1, 320, 320, 3\\)'):
-        RknnLiteBackend(board.model())
+        with pytest.raises(RuntimeError, match='RKNNLite.inference returned None.*'
+                           r'\(1, 300, 320, 3\) uint8, model input \(1, 320, 320, 3\)'):
+            model.backend.infer(np.zeros((1, 300, SIZE, 3), np.uint8))
+        assert 'Size of inputs[0] is invalid!' in board.board.said('E')
+        with pytest.raises(RuntimeError, match='returned None'):
+            model.backend.infer(np.zeros((1, SIZE, SIZE, 3), np.float64))
+        assert 'Unsupport inputs[0].dtype: float64' in board.board.said('E')
+        assert len(model(bgr_image())) == 1                # the runtime keeps serving
+    with pytest.raises(BackendUnavailableError, match='zero image of shape \\(1, 256, 256, 3\\)'):
+        RknnLiteBackend(board.model(), input_size=256)     # wrong size: inference gives None
+    assert board.board.count('release') == 2
 
 
 @pytest.mark.contract
@@ -337,9 +346,9 @@ def test_input_size_when_the_file_does_not_record_it(board):
 @pytest.mark.contract
 def test_version_report_for_a_matching_board(board):
     report = rknn_version.check_versions(board.model(), '0_1_2', paths=board.paths)
-    assert (report.toolkit_version, report.model_platforms) == ('2.3.2-source_code', ('rk3588',))
+    assert (report.toolkit_version, report.model_platforms) == ('2.5.0', ('rk3588',))
     assert (report.runtime_version, report.driver_version, report.soc) == \
-        ('2.3.2', '0.9.8', 'rk3588')
+        ('2.5.0', '0.9.8', 'rk3588')
     assert [f.level for f in report.findings] == ['ok', 'ok', 'ok']
     assert report.error_message() == ''
 
@@ -354,12 +363,17 @@ def test_version_report_for_mismatches(board):
     errors = [f.what for f in report.errors]
     assert len(errors) == 2
     assert 'built for rk3588 but this board is rk3576' in errors[0]
-    assert 'rknn-toolkit2 2.3.0b0 but the board runs librknnrt 1.5.2' in errors[1]
+    assert 'rknn-toolkit2 2.3.0b0 but the board runs the older librknnrt 1.5.2' in errors[1]
     assert [f.level for f in report.findings][2] == 'ok'   # the driver rule is RK3588's
+    patch = rknn_version.check_versions(board.model(platform='rk3576', toolkit='1.5.3'),
+                                        paths=board.paths)
+    assert [f.level for f in patch.findings][1] == 'error'   # 1.5.3 models need >= 1.5.3
     newer = rknn_version.check_versions(board.model(platform='rk3576', toolkit='1.5.2'),
                                         paths=board.paths, sdk_version=(
                                             'RKNN VERSION:\n  API: 2.3.2 (x)\n  DRV: 0.9.8'))
-    assert 'rebuild the model with rknn-toolkit2 2.3.x' in newer.errors[0].fix
+    assert newer.errors == []
+    assert [f.level for f in newer.findings] == ['ok', 'info', 'ok']
+    assert newer.notes[0].what.startswith('librknnrt 2.3.2 is newer than rknn-toolkit2 1.5.2')
 
 
 @pytest.mark.contract
@@ -403,10 +417,21 @@ def test_parse_sdk_version_documented_formats():
 
 
 @pytest.mark.contract
-def test_without_the_fake_rknn_is_unavailable_with_the_fix(tmp_path):
-    _drop_rknnlite()
+def test_the_stand_in_sdk_text_is_what_parse_sdk_version_reads(board):
+    from rknnlite.api import RKNNLite
+    rknn = RKNNLite()
+    assert rknn.get_sdk_version() is None        # the vendor's answer before init_runtime
+    assert rknn.load_rknn(board.model()) == 0 and rknn.init_runtime() == 0
+    assert rknn_version.parse_sdk_version(rknn.get_sdk_version()) == ('2.5.0', '0.9.8')
+    rknn.release()
+
+
+@pytest.mark.contract
+def test_without_rknnlite_rknn_is_unavailable_with_the_fix(tmp_path):
+    forget_rknnlite()
     if importlib.util.find_spec('rknnlite') is not None:
-        pytest.skip('a real rknnlite is installed here')
+        pytest.fail('rknnlite is importable outside the stand-in fixture: this test needs an '
+                    'environment without it')
     with pytest.raises(BackendUnavailableError, match="'rknnlite'") as exc:
         backend_class('rknn')
     assert 'pip install the rknn_toolkit_lite2 wheel' in str(exc.value)

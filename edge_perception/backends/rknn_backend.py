@@ -14,17 +14,30 @@
 """
 Rockchip NPU backend: RKNN-Toolkit Lite2's ``RKNNLite`` on RK3588/RK3576/RK3566/RK3568/RK3562.
 
-Written against the documented Python API (RKNPU User Guide, chapter RKNN-Toolkit Lite2):
-``RKNNLite(verbose=False, verbose_file=None)``; ``load_rknn(path)`` and
-``init_runtime(core_mask=...)`` return 0 or -1; ``inference(inputs=[...])`` takes NHWC arrays
-and returns a list of ndarrays (dequantised floats; the Python API has no raw int8 output)
-or None on failure; ``get_sdk_version()`` returns the librknnrt and driver versions as text
-once the runtime is initialised; ``release()`` frees the runtime. The API has no query for
-tensor shapes: the input size comes from the .rknn file itself (or the ``input_size`` option)
-and the output shapes from one inference of a zero image at load time.
+Written against the real ``rknnlite/api/rknn_lite.py`` of rknn-toolkit-lite2 2.5.0 (the tests
+run that file): ``RKNNLite(verbose=False, verbose_file=None)``; ``load_rknn(path,
+key_path=None)`` only reads the file and returns 0 or -1; ``init_runtime(target=None,
+device_id=None, async_mode=False, core_mask=NPU_CORE_AUTO)`` parses the model in librknnrt
+and returns 0, or -1 (the cause is logged as ``E ...`` lines); off the board (not aarch64 or
+armv7l) it raises AttributeError instead (a bug in its own error path); ``inference(inputs,
+data_type=None, data_format=None, inputs_pass_through=None, get_frame_id=False,
+reuse_outputs=False)`` takes NHWC arrays and returns a list of float32 ndarrays, or None when
+the runtime refused the inputs or failed; ``get_sdk_version()`` returns the ``RKNN VERSION``
+text (librknnrt and driver versions) once the runtime is initialised; ``release()`` frees the
+runtime. The API has no query for tensor shapes: the input size comes from the .rknn file
+itself (or the ``input_size`` option) and the output shapes from one inference of a zero image
+at load time.
+
+Core masks are handled by RKNNLite itself (``RKNNRuntime.set_core_mask`` of the 2.5.0 wheel):
+``NPU_CORE_AUTO`` always works; any other mask is an error on a SoC other than RK3588/RK3576;
+on RK3576 (2 cores) ``NPU_CORE_2`` is replaced by ``NPU_CORE_0`` and ``NPU_CORE_0_1_2`` by
+``NPU_CORE_0_1`` with a warning, ``NPU_CORE_ALL`` by ``NPU_CORE_0_1``; on RK3588
+``NPU_CORE_ALL`` means ``NPU_CORE_0_1_2``. This backend refuses early only what RKNNLite would
+refuse, and keeps a warning for what it remaps.
 """
 
-from typing import Iterable, Optional
+import platform
+from typing import Iterable, List, Optional
 
 import numpy as np
 
@@ -36,8 +49,12 @@ from ..errors import BackendUnavailableError, ModelLoadError
 # core_mask option -> RKNNLite constant ('all' exists since RKNN-Toolkit Lite2 2.0.0).
 CORE_MASKS = {'auto': 'NPU_CORE_AUTO', '0': 'NPU_CORE_0', '1': 'NPU_CORE_1', '2': 'NPU_CORE_2',
               '0_1': 'NPU_CORE_0_1', '0_1_2': 'NPU_CORE_0_1_2', 'all': 'NPU_CORE_ALL'}
-# Cores a SoC must have for each mask (single-core SoCs take no core mask at all).
-MASK_NEEDS_CORES = {'auto': 1, 'all': 2, '0': 2, '1': 2, '2': 3, '0_1': 2, '0_1_2': 3}
+# SoCs on which RKNNLite accepts a core mask other than 'auto' (its MULTI_NPU_SOC).
+MULTI_NPU_SOCS = ('rk3588', 'rk3576')
+# What RKNNLite makes of a mask on a SoC with fewer cores: (soc, mask) -> (effective, warns).
+REMAPPED_MASKS = {('rk3576', '2'): ('0', True), ('rk3576', '0_1_2'): ('0_1', True),
+                  ('rk3576', 'all'): ('0_1', False), ('rk3588', 'all'): ('0_1_2', False)}
+BOARD_MACHINES = ('aarch64', 'armv7l')    # where RKNNLite.init_runtime runs (no simulator)
 OPTIONS = ('input_size', 'version_check', 'system_paths')
 VERSION_CHECK_MODES = ('error', 'warn')
 
@@ -52,17 +69,31 @@ def core_mask_name(core_mask) -> str:
     return name
 
 
-def check_core_mask(name: str, soc: Optional[str]) -> None:
-    """Raise ValueError when the SoC lacks the NPU cores ``name`` asks for (unknown SoC: pass)."""
-    cores = rknn_version.npu_cores(soc)
-    if cores is None or MASK_NEEDS_CORES[name] <= cores:
-        return
-    if cores == 1:
+def check_core_mask(name: str, soc: Optional[str]) -> List[rknn_version.Finding]:
+    """
+    Say what RKNNLite will do with core mask ``name`` on ``soc`` (None: unknown SoC).
+
+    Raises ValueError where RKNNLite refuses (a mask other than 'auto' on a single-core SoC);
+    returns a 'warn' finding where it replaces the mask with a warning (RK3576 has no core 2),
+    an 'info' finding where it replaces it silently ('all'), else nothing.
+    """
+    soc = rknn_version.normalise_soc(soc) if soc else None
+    if name == 'auto' or soc is None:
+        return []
+    if soc not in MULTI_NPU_SOCS:
         raise ValueError(f'core_mask {name!r}: {soc} has one NPU core and RKNNLite accepts a '
                          "core mask only on RK3576/RK3588; use core_mask 'auto'")
-    allowed = [m for m, need in MASK_NEEDS_CORES.items() if need <= cores]
-    raise ValueError(f'core_mask {name!r}: {soc} has {cores} NPU cores (0..{cores - 1}); '
-                     f'use one of {", ".join(allowed)}')
+    effective, warns = REMAPPED_MASKS.get((soc, name), (name, False))
+    if effective == name:
+        return []
+    if warns:
+        cores = rknn_version.npu_cores(soc)
+        return [rknn_version.Finding(
+            'warn', f'core_mask {name!r}: {soc} has {cores} NPU cores (0..{cores - 1}); '
+            f'RKNNLite replaces NPU_CORE_{name.upper()} with NPU_CORE_{effective.upper()}.',
+            f"set core_mask '{effective}' to say what runs")]
+    return [rknn_version.Finding('info', f"core_mask 'all' on {soc} is "
+                                 f'NPU_CORE_{effective.upper()} (RKNNLite maps it).')]
 
 
 def _nhwc(shape) -> tuple:
@@ -73,6 +104,20 @@ def _nhwc(shape) -> tuple:
     return shape
 
 
+def _call(what: str, path: str, function, *args, **kwargs):
+    """Call an RKNNLite method; an exception it raises becomes one clear error."""
+    try:
+        return function(*args, **kwargs)
+    except Exception as exc:     # noqa: B902 - the vendor code raises anything
+        machine = platform.machine()
+        hint = ('' if machine in BOARD_MACHINES else
+                f' RKNN-Toolkit Lite2 runs only on the board (aarch64 or armv7l with the NPU); '
+                f'this machine is {machine}: use the onnxruntime backend here, or the rknn_sim '
+                'backend (rknn-toolkit2 simulator) on a PC.')
+        raise BackendUnavailableError(
+            f'{path}: RKNNLite.{what} raised {type(exc).__name__}: {exc}.{hint}') from exc
+
+
 class RknnLiteBackend(Backend):
     """
     One RKNNLite runtime on the board's NPU.
@@ -81,11 +126,14 @@ class RknnLiteBackend(Backend):
     per NPU core) for more throughput.
     cpu_affinity: CPU ids the runtime is initialised on (threads it starts inherit them);
     the thread calling ``infer`` should pin itself too (the node's worker does).
-    core_mask: 'auto' (default), '0', '1', '2', '0_1', '0_1_2' or 'all'; a mask this SoC has
-    no cores for is rejected (RK3588 3 cores, RK3576 2, RK3566/RK3568/RK3562 1: 'auto' only).
+    core_mask: 'auto' (default), '0', '1', '2', '0_1', '0_1_2' or 'all'. On a single-core SoC
+    (RK3566/RK3568/RK3562) only 'auto' (RKNNLite refuses the others); on RK3576 (2 cores)
+    '2' and '0_1_2' run as '0' and '0_1' (RKNNLite replaces them and warns; so does
+    ``findings``); 'all' is '0_1' on RK3576, '0_1_2' on RK3588.
     input_size: N or (height, width) when the .rknn file does not record its input size.
     version_check: 'error' (default) raises on an error finding of the start-up version check;
-    'warn' keeps every finding as a warning. Findings other than ok are in ``findings``.
+    'warn' keeps every finding as a warning. Warnings are in ``findings``, notes (level
+    'info', e.g. a librknnrt newer than the toolkit) in ``notes``.
     system_paths: an ``rknn_version.SystemPaths`` (device tree, driver and library files).
     """
 
@@ -118,33 +166,35 @@ class RknnLiteBackend(Backend):
         self.path = path
         self._rknn = None
         self.findings = []
+        self.notes = []
         info = rknn_version.read_rknn_info(path)
         self.input_shape = self._input_shape(info, options.get('input_size'))
         self.input_dtype = 'uint8'
         self.report = rknn_version.check_versions(path, self.core_mask, paths=paths, info=info)
-        check_core_mask(self.core_mask, self.report.soc)
+        self._mask_findings = check_core_mask(self.core_mask, self.report.soc)
         mask = getattr(RKNNLite, CORE_MASKS[self.core_mask], None)
         if mask is None:
             raise ValueError(f'core_mask {self.core_mask!r} needs RKNN-Toolkit Lite2 >= 2.0 '
                              f'(RKNNLite.{CORE_MASKS[self.core_mask]}); this rknnlite lacks it')
         self._raise_for(version_check)
         rknn = RKNNLite(verbose=False)
-        ret = rknn.load_rknn(path)
+        ret = _call('load_rknn', path, rknn.load_rknn, path)
         if ret != 0:
             rknn.release()
             raise ModelLoadError(f'RKNNLite.load_rknn({path!r}) returned {ret}. Fix: check that '
                                  'the file exists, is readable and is a complete .rknn export')
         try:
             with pinned(cpu_affinity):
-                ret = rknn.init_runtime(core_mask=mask)
+                ret = _call(f'init_runtime(core_mask=NPU_CORE_{self.core_mask.upper()})', path,
+                            rknn.init_runtime, core_mask=mask)
                 if ret != 0:
                     raise BackendUnavailableError(self._init_failure(ret))
-                sdk = rknn.get_sdk_version()
+                sdk = _call('get_sdk_version', path, rknn.get_sdk_version)
                 if isinstance(sdk, str) and sdk:
                     self.report = rknn_version.check_versions(path, self.core_mask, sdk,
                                                               paths, info)
                 self._raise_for(version_check)
-                outputs = rknn.inference(inputs=[np.zeros(self.input_shape, np.uint8)])
+                outputs = self._inference(rknn, np.zeros(self.input_shape, np.uint8))
         except BaseException:
             rknn.release()
             raise
@@ -177,32 +227,44 @@ class RknnLiteBackend(Backend):
         """Raise the version check's errors as one message (mode 'error'); keep the rest."""
         if version_check == 'error' and self.report.errors:
             raise BackendUnavailableError(self.report.error_message())
+        found = self.report.findings + self._mask_findings
         self.findings = [f if f.level != 'error' else
                          rknn_version.Finding('warn', f.what, f.fix)
-                         for f in self.report.findings if f.level != 'ok']
+                         for f in found if f.level in ('warn', 'error')]
+        self.notes = [f for f in found if f.level == 'info']
 
-    def _init_failure(self, ret: int) -> str:
+    def _init_failure(self, ret) -> str:
         r = self.report
         built = r.toolkit_version or 'unknown'
         return (f'RKNNLite.init_runtime(core_mask=NPU_CORE_{self.core_mask.upper()}) returned '
-                f'{ret} for {self.path} [{r.summary()}]. Most likely fixes: (1) versions: the '
-                f'rknn-toolkit2 that built the model ({built}), librknnrt.so on the board '
-                f'({r.runtime_version or "unknown"}) and rknn_server must be the same version; '
-                'copy rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so of that '
+                f'{ret} for {self.path} [{r.summary()}]. Most likely fixes: (1) versions: '
+                f'librknnrt.so on the board ({r.runtime_version or "unknown"}) must be at least '
+                f'the rknn-toolkit2 version that built the model ({built}); copy '
+                'rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so of that (or a newer) '
                 'rknn-toolkit2 release to /usr/lib, or rebuild the model with the toolkit '
                 'matching the board; (2) target platform: rebuild with '
                 f"rknn.config(target_platform='{r.soc or '<this SoC>'}'); (3) core mask: "
-                f"'{self.core_mask}' must exist on this SoC (RK3588 3 cores, RK3576 2, others "
-                "1: use 'auto'). The runtime printed the exact cause above (lines 'E RKNN:').")
+                f"RKNNLite takes '{self.core_mask}' only on RK3588/RK3576 (others: 'auto'). "
+                "The runtime printed the exact cause above (lines 'E ...').")
+
+    @staticmethod
+    def _inference(rknn, tensor):
+        # reuse_outputs stays False: decoded results may outlive the next call.
+        return rknn.inference(inputs=[tensor])
 
     def infer(self, tensor):
         if self._rknn is None:
             raise RuntimeError(f'rknn backend for {self.path} is closed')
-        outputs = self._rknn.inference(inputs=[tensor])
+        try:
+            outputs = self._inference(self._rknn, tensor)
+        except Exception as exc:     # noqa: B902 - the vendor code raises anything
+            raise RuntimeError(f'RKNNLite.inference raised {type(exc).__name__} for '
+                               f'{self.path}: {exc}') from exc
         if outputs is None:
             raise RuntimeError(f'RKNNLite.inference returned None for {self.path} (input '
-                               f'{tuple(np.shape(tensor))} {np.asarray(tensor).dtype}); the '
-                               "runtime logged the cause ('E RKNN:' lines)")
+                               f'{tuple(np.shape(tensor))} {np.asarray(tensor).dtype}, model '
+                               f'input {self.input_shape} uint8); the runtime logged the cause '
+                               "('E ...' lines)")
         return outputs
 
     def close(self) -> None:
@@ -211,5 +273,6 @@ class RknnLiteBackend(Backend):
             rknn.release()
 
     def describe(self) -> str:
+        notes = ''.join(f'; note: {n.what}' for n in self.notes)
         return (f'{super().describe()}, core_mask {self.core_mask}; '
-                f'{self.report.summary()}')
+                f'{self.report.summary()}{notes}')

@@ -16,11 +16,16 @@ Start-up version check of the Rockchip NPU stack: model file, librknnrt, NPU dri
 
 The most reported RKNN failure is a version mismatch: a .rknn built by one rknn-toolkit2
 version, run by an older librknnrt.so ("Invalid RKNN model version 6"), or built for another
-SoC. This module reads each piece from where it lives and says which one to update:
+SoC. Rockchip's rule: librknnrt must be at least the version of the toolkit that built the
+model; a newer librknnrt runs older models (only noted, level 'info'), an older one is an
+error. This module reads each piece from where it lives and says which one to update:
 
-- the .rknn file: a 64-byte header (``RKNN`` magic, format version, size of the model blob),
-  the model blob, then a length-prefixed JSON that names ``target_platform`` and the toolkit
-  ``version`` (e.g. ``"2.3.2-source_code"``) and the input/output tensor sizes;
+- the .rknn file: a header (``RKNN`` magic, 4 more bytes, the file format version and the size
+  of the model blob as little-endian uint64 at bytes 8 and 16), the model blob, then a
+  length-prefixed JSON that names ``target_platform`` and the toolkit ``version`` (e.g.
+  ``"2.5.0"``) and the input/output tensor sizes. The blob starts at byte 24 when the format
+  version is below 2 and at byte 64 otherwise (``RKNNModel.parse_data`` of RKNN-Toolkit Lite2
+  2.5.0 reads it so; rknn-toolkit2 2.5.0 writes format version 6);
 - librknnrt: ``RKNNLite.get_sdk_version()`` after ``init_runtime`` (``API:`` line), before that
   the ``librknnrt version: X.Y.Z`` string inside the library file;
 - the NPU driver: ``get_sdk_version()`` (``DRV:`` line), or the debugfs/procfs version file
@@ -41,7 +46,8 @@ from ..boards import compatible_entries
 from ..errors import ModelLoadError
 
 RKNN_MAGIC = b'RKNN'
-HEADER_SIZE = 64
+HEADER_SIZE = 64            # where the model blob starts from file format version 2 on
+OLD_HEADER_SIZE = 24        # ... and below format version 2
 
 # NPU cores per SoC (RK3588/RK3588S 3, RK3576 2, the others 1).
 NPU_CORES = {'rk3588': 3, 'rk3576': 2, 'rk3562': 1, 'rk3566': 1, 'rk3568': 1, 'rv1126b': 1,
@@ -52,7 +58,7 @@ SAME_NPU = (frozenset({'rk3566', 'rk3568'}),)
 # Core masks that put one model on several cores; RK3588 needs NPU driver >= 0.9 for them.
 MULTI_CORE_MASKS = frozenset({'0_1', '0_1_2', 'all'})
 MIN_MULTI_CORE_DRIVER = (0, 9, 0)
-LEVELS = ('ok', 'warn', 'error')
+LEVELS = ('ok', 'info', 'warn', 'error')
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ DEFAULT_PATHS = SystemPaths()
 
 @dataclass(frozen=True)
 class Finding:
-    """One result of the check: level 'ok', 'warn' or 'error', what was found, how to fix it."""
+    """One result of the check: level 'ok', 'info', 'warn' or 'error', what, how to fix it."""
 
     level: str
     what: str
@@ -121,6 +127,10 @@ class VersionReport:
     @property
     def warnings(self) -> List[Finding]:
         return [f for f in self.findings if f.level == 'warn']
+
+    @property
+    def notes(self) -> List[Finding]:
+        return [f for f in self.findings if f.level == 'info']
 
     def summary(self) -> str:
         """One line: toolkit (target), librknnrt, driver, SoC, core mask."""
@@ -183,6 +193,11 @@ def same_npu(platform: str, soc: str) -> bool:
     return platform == soc or any({platform, soc} <= group for group in SAME_NPU)
 
 
+def data_offset(format_version: int) -> int:
+    """Return where the model blob of a .rknn file starts (24 below format version 2, else 64)."""
+    return HEADER_SIZE if format_version >= 2 else OLD_HEADER_SIZE
+
+
 def read_rknn_info(path: str) -> RknnFileInfo:
     """
     Read the header and embedded JSON of a .rknn file.
@@ -197,7 +212,7 @@ def read_rknn_info(path: str) -> RknnFileInfo:
                 raise ModelLoadError(f'{path} is not an RKNN model (no RKNN magic at the start); '
                                      'convert the ONNX file with rknn-toolkit2 (export_rknn)')
             format_version, blob = struct.unpack('<QQ', header[8:24])
-            f.seek(HEADER_SIZE + blob)
+            f.seek(data_offset(format_version) + blob)
             length = f.read(8)
             info = RknnFileInfo(format_version=format_version)
             if len(length) < 8:
@@ -313,18 +328,18 @@ def _runtime_findings(report: VersionReport) -> List[Finding]:
                         'compared.', 'check `strings /usr/lib/librknnrt.so | grep "librknnrt '
                         'version"` against the rknn-toolkit2 version that built the model')]
     tk, rt = _short_version(report.toolkit_version), _short_version(report.runtime_version)
-    if toolkit[:2] == runtime[:2]:
-        return [Finding('ok', f'rknn-toolkit2 {tk} and librknnrt {rt} match (major.minor).')]
-    if runtime[:2] < toolkit[:2]:
-        fix = (f'update librknnrt.so on the board to {toolkit[0]}.{toolkit[1]}.x '
-               '(rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so of airockchip/'
-               f'rknn-toolkit2 v{tk}, copied to /usr/lib), with the rknn_toolkit_lite2 wheel and '
-               f'rknn_server of the same version, or rebuild the model with rknn-toolkit2 {rt}')
-    else:
-        fix = (f'rebuild the model with rknn-toolkit2 {runtime[0]}.{runtime[1]}.x (librknnrt on '
-               f'the board is {rt}), or install librknnrt {tk} on the board')
+    if toolkit == runtime:
+        return [Finding('ok', f'rknn-toolkit2 {tk} and librknnrt {rt} match.')]
+    if runtime > toolkit:
+        return [Finding('info', f'librknnrt {rt} is newer than rknn-toolkit2 {tk} that built '
+                        'the model (supported: a newer runtime runs older models).')]
+    fix = (f'update librknnrt.so on the board to {tk} or newer '
+           '(rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so of airockchip/'
+           f'rknn-toolkit2 v{tk}, copied to /usr/lib), with the rknn_toolkit_lite2 wheel and '
+           f'rknn_server of the same version, or rebuild the model with rknn-toolkit2 {rt}')
     return [Finding('error', f'the model was built by rknn-toolkit2 {tk} but the board runs '
-                    f'librknnrt {rt}.', fix)]
+                    f'the older librknnrt {rt} (librknnrt must be at least the toolkit '
+                    'version).', fix)]
 
 
 def _driver_findings(report: VersionReport) -> List[Finding]:
