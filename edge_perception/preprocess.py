@@ -30,6 +30,10 @@ LAYOUTS = ('nchw', 'nhwc')
 DTYPES = ('float32', 'float16', 'uint8')
 COLORS = ('rgb', 'bgr', 'nv12')
 RESIZE_MODES = ('letterbox', 'stretch', 'center_crop')
+# Card name -> OpenCV flag. 'linear' is what ultralytics' predict (LetterBox) and both vendors'
+# demos use, so it is the default: a model then sees the pixels it was validated on.
+INTERPOLATIONS = {'linear': cv2.INTER_LINEAR, 'area': cv2.INTER_AREA,
+                  'nearest': cv2.INTER_NEAREST}
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class InputSpec:
     for uint8 inputs (NPU models carry their normalisation inside, e.g. RKNN mean 0 std 255).
     color 'nv12': the tensor is the flat uint8 NV12 buffer (H*W*3/2 bytes), as the D-Robotics
     runtimes take it; it needs dtype uint8 and an even width and height.
+    interpolation: how every resize of the source is done (INTERPOLATIONS): 'linear' (default,
+    ultralytics' and the vendors'), 'area' or 'nearest'.
     """
 
     height: int = 640
@@ -52,10 +58,11 @@ class InputSpec:
     std: Tuple[float, float, float] = (255.0, 255.0, 255.0)
     resize: str = 'letterbox'
     pad_value: int = 114
+    interpolation: str = 'linear'
 
     def __post_init__(self):
         checks = (('layout', LAYOUTS), ('dtype', DTYPES), ('color', COLORS),
-                  ('resize', RESIZE_MODES))
+                  ('resize', RESIZE_MODES), ('interpolation', tuple(INTERPOLATIONS)))
         for name, allowed in checks:
             if getattr(self, name) not in allowed:
                 raise ValueError(f'input {name} {getattr(self, name)!r} is not one of {allowed}')
@@ -121,8 +128,16 @@ class Letterbox:
         return out
 
 
-def center_crop(image: np.ndarray, width: int, height: int) -> Tuple[np.ndarray, Letterbox]:
+def _cv2_interpolation(name: str) -> int:
+    if name not in INTERPOLATIONS:
+        raise ValueError(f'interpolation {name!r} is not one of {tuple(INTERPOLATIONS)}')
+    return INTERPOLATIONS[name]
+
+
+def center_crop(image: np.ndarray, width: int, height: int,
+                interpolation: str = 'linear') -> Tuple[np.ndarray, Letterbox]:
     """Scale ``image`` to cover width x height (shorter side fits), then cut out the centre."""
+    interp = _cv2_interpolation(interpolation)
     src_h, src_w = image.shape[:2]
     if src_h == 0 or src_w == 0:
         raise ValueError('cannot crop an empty image')
@@ -130,7 +145,6 @@ def center_crop(image: np.ndarray, width: int, height: int) -> Tuple[np.ndarray,
     new_w = max(width, int(round(src_w * ratio)))
     new_h = max(height, int(round(src_h * ratio)))
     if (new_w, new_h) != (src_w, src_h):
-        interp = cv2.INTER_AREA if new_w < src_w and new_h < src_h else cv2.INTER_LINEAR
         image = cv2.resize(image, (new_w, new_h), interpolation=interp)
     x0, y0 = (new_w - width) // 2, (new_h - height) // 2
     return (np.ascontiguousarray(image[y0:y0 + height, x0:x0 + width]),
@@ -138,8 +152,17 @@ def center_crop(image: np.ndarray, width: int, height: int) -> Tuple[np.ndarray,
 
 
 def letterbox(image: np.ndarray, width: int, height: int, pad_value: int = 114,
-              keep_ratio: bool = True) -> Tuple[np.ndarray, Letterbox]:
-    """Resize ``image`` (H, W, C) into width x height, centred and padded when keeping ratio."""
+              keep_ratio: bool = True,
+              interpolation: str = 'linear') -> Tuple[np.ndarray, Letterbox]:
+    """
+    Resize ``image`` (H, W, C) into width x height, centred and padded when keeping ratio.
+
+    The geometry is ultralytics' LetterBox (predict, fixed input size): ratio = min of the two,
+    resized sides round(side * ratio) (at least 1), padding split as round(d/2 - 0.1) before
+    and round(d/2 + 0.1) after, which is d // 2 before. interpolation: a key of INTERPOLATIONS
+    ('linear', as ultralytics and the vendors' demos resize, whether shrinking or enlarging).
+    """
+    interp = _cv2_interpolation(interpolation)
     src_h, src_w = image.shape[:2]
     if src_h == 0 or src_w == 0:
         raise ValueError('cannot letterbox an empty image')
@@ -150,7 +173,6 @@ def letterbox(image: np.ndarray, width: int, height: int, pad_value: int = 114,
     else:
         new_w, new_h = width, height
     if (new_w, new_h) != (src_w, src_h):
-        interp = cv2.INTER_AREA if new_w < src_w and new_h < src_h else cv2.INTER_LINEAR
         resized = cv2.resize(image, (new_w, new_h), interpolation=interp)
     else:
         resized = image
@@ -265,10 +287,11 @@ def preprocess(image_bgr, spec: InputSpec) -> Tuple[np.ndarray, Letterbox]:
         image_bgr = frame.to_bgr()
     image = as_bgr(image_bgr)
     if spec.resize == 'center_crop':
-        boxed, info = center_crop(image, spec.width, spec.height)
+        boxed, info = center_crop(image, spec.width, spec.height, spec.interpolation)
     else:
         boxed, info = letterbox(image, spec.width, spec.height, spec.pad_value,
-                                keep_ratio=spec.resize == 'letterbox')
+                                keep_ratio=spec.resize == 'letterbox',
+                                interpolation=spec.interpolation)
     if spec.color == 'nv12':
         return bgr_to_nv12(boxed), info
     if spec.color == 'rgb':

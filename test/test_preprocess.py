@@ -13,9 +13,16 @@
 # limitations under the License.
 """Pre-processing: letterbox geometry and its exact inverse, tensors per input spec."""
 
-from edge_perception.preprocess import as_bgr, InputSpec, letterbox, preprocess, to_tensor
+import cv2
+from edge_perception import load_model
+from edge_perception.errors import ModelLoadError
+from edge_perception.preprocess import (as_bgr, bgr_to_nv12, center_crop, InputSpec, letterbox,
+                                        preprocess, to_tensor)
+from edge_perception.spec import load_card
 import numpy as np
 import pytest
+
+from .models import write_dense_model
 
 
 @pytest.mark.parametrize('src_hw', [(480, 640), (640, 480), (720, 1280), (333, 517), (640, 640),
@@ -106,3 +113,155 @@ def test_bad_images_are_rejected_with_the_reason(bad):
 def test_invalid_input_spec_is_rejected(field, value):
     with pytest.raises(ValueError, match=field.split('_')[0] if field != 'height' else 'size'):
         InputSpec(**{field: value})
+
+
+# --- the ultralytics letterbox (geometry, interpolation) and the card's ``interpolation`` ---
+
+# source (height, width) -> a 640x384 input: shrink, enlarge, portrait, landscape, odd sizes,
+# one side exactly fitting, a thin strip
+SIZES = [(1080, 810), (540, 960), (101, 77), (333, 517), (384, 640), (1000, 3), (413, 2001)]
+CV2_FLAGS = {'linear': cv2.INTER_LINEAR, 'area': cv2.INTER_AREA, 'nearest': cv2.INTER_NEAREST}
+
+
+def smooth_picture(height, width, seed=0):
+    """Return a BGR picture with detail at every scale (noise blurred at several sizes)."""
+    rng = np.random.default_rng(seed)
+    image = np.zeros((height, width, 3), np.float32)
+    for cells in (4, 16, 64):
+        noise = rng.random((cells, cells, 3), dtype=np.float32)
+        image += cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC) * 80
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def ultralytics_letterbox(image, height, width, flag=cv2.INTER_LINEAR, pad=114):
+    """
+    Letterbox ``image`` as ultralytics' LetterBox(auto=False) does, written out here.
+
+    Transcribed from ultralytics/data/augment.py (8.4): r = min ratio, unpadded size
+    round(side * r) at least 1, padding d/2 split as round(d/2 - 0.1) | round(d/2 + 0.1).
+    """
+    h, w = image.shape[:2]
+    r = min(height / h, width / w)
+    new_w, new_h = max(round(w * r), 1), max(round(h * r), 1)
+    dw, dh = (width - new_w) / 2, (height - new_h) / 2
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    if (new_w, new_h) != (w, h):
+        image = cv2.resize(image, (new_w, new_h), interpolation=flag)
+    boxed = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT,
+                               value=(pad,) * 3)
+    return boxed, (left, top, new_w, new_h)
+
+
+@pytest.mark.parametrize('src_hw', SIZES)
+def test_default_letterbox_is_ultralytics_pixel_for_pixel(src_hw):
+    image = smooth_picture(*src_hw)
+    expected, (left, top, new_w, new_h) = ultralytics_letterbox(image, 384, 640)
+    boxed, info = letterbox(image, 640, 384)
+    assert boxed.shape == expected.shape == (384, 640, 3)
+    assert np.array_equal(boxed, expected), f'{np.count_nonzero(boxed != expected)} values differ'
+    assert (info.pad_x, info.pad_y) == (left, top)
+    assert (info.scale_x, info.scale_y) == (new_w / src_hw[1], new_h / src_hw[0])
+
+
+def test_shrinking_is_linear_not_area():
+    """The case that made load_model disagree with ultralytics: a 960x540 frame shrunk."""
+    image = smooth_picture(540, 960)
+    linear, _ = ultralytics_letterbox(image, 640, 640, cv2.INTER_LINEAR)
+    area, _ = ultralytics_letterbox(image, 640, 640, cv2.INTER_AREA)
+    assert np.count_nonzero(linear != area) > 1000        # the two really differ here
+    assert np.array_equal(letterbox(image, 640, 640)[0], linear)
+    assert np.array_equal(letterbox(image, 640, 640, interpolation='area')[0], area)
+
+
+@pytest.mark.parametrize('interpolation', sorted(CV2_FLAGS))
+@pytest.mark.parametrize('path', ['float_nchw_rgb', 'uint8_nhwc_rgb', 'nv12', 'stretch'])
+def test_every_tensor_path_resizes_with_the_specs_interpolation(path, interpolation):
+    """ONNX float NCHW, RKNN uint8 NHWC, RDK NV12 and stretched inputs: the spec's resize."""
+    image = smooth_picture(540, 960, seed=3)
+    flag = CV2_FLAGS[interpolation]
+    if path == 'stretch':
+        boxed = cv2.resize(image, (320, 320), interpolation=flag)
+    else:
+        boxed, _ = ultralytics_letterbox(image, 320, 320, flag)
+    fields = {'float_nchw_rgb': {},
+              'uint8_nhwc_rgb': {'dtype': 'uint8', 'layout': 'nhwc'},
+              'nv12': {'dtype': 'uint8', 'color': 'nv12'},
+              'stretch': {'dtype': 'uint8', 'layout': 'nhwc', 'resize': 'stretch'}}[path]
+    spec = InputSpec(height=320, width=320, interpolation=interpolation, **fields)
+    tensor, _ = preprocess(image, spec)
+    rgb = cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB)
+    if path == 'float_nchw_rgb':
+        np.testing.assert_allclose(tensor[0], rgb.transpose(2, 0, 1) / 255.0, atol=1e-6)
+    elif path == 'nv12':
+        np.testing.assert_array_equal(tensor, bgr_to_nv12(boxed))
+    else:
+        np.testing.assert_array_equal(tensor[0], rgb)
+
+
+@pytest.mark.parametrize('interpolation', sorted(CV2_FLAGS))
+def test_center_crop_resizes_with_the_given_interpolation(interpolation):
+    image = smooth_picture(300, 451)
+    # shorter side to 224: 451 * 224 / 300 = 336.75 -> 337 wide, 56 cut off on the left
+    cover = cv2.resize(image, (337, 224), interpolation=CV2_FLAGS[interpolation])
+    cropped, info = center_crop(image, 224, 224, interpolation)
+    np.testing.assert_array_equal(cropped, cover[:, 56:280])
+    assert (info.pad_x, info.pad_y) == (-56, 0)
+    spec = InputSpec(224, 224, dtype='uint8', layout='nhwc', color='bgr', resize='center_crop',
+                     interpolation=interpolation)
+    np.testing.assert_array_equal(preprocess(image, spec)[0][0], cropped)
+
+
+def test_interpolation_defaults_to_linear():
+    assert InputSpec().interpolation == 'linear'
+    image = smooth_picture(540, 960)
+    np.testing.assert_array_equal(letterbox(image, 640, 640)[0],
+                                  letterbox(image, 640, 640, interpolation='linear')[0])
+    assert center_crop(image, 224, 224)[0].tobytes() == \
+        center_crop(image, 224, 224, 'linear')[0].tobytes()
+
+
+@pytest.mark.parametrize('bad', ['cubic', 'INTER_AREA', '', 'bilinear'])
+def test_unknown_interpolation_is_rejected_with_the_choices(bad):
+    with pytest.raises(ValueError, match=r"interpolation .* not one of \('linear', 'area', "
+                                         r"'nearest'\)"):
+        InputSpec(interpolation=bad)
+    with pytest.raises(ValueError, match='interpolation'):
+        letterbox(np.zeros((4, 4, 3), np.uint8), 8, 8, interpolation=bad)
+
+
+def _card(tmp_path, input_text):
+    write_dense_model(str(tmp_path / 'm.onnx'), num_classes=1)
+    path = tmp_path / 'card.yaml'
+    path.write_text(f'model: m.onnx\nclasses: [box]\n{input_text}')
+    return str(path)
+
+
+@pytest.mark.parametrize('written, expected', [('area', 'area'), ('Nearest', 'nearest'),
+                                               ('linear', 'linear')])
+def test_card_interpolation_reaches_the_models_preprocessing(tmp_path, written, expected):
+    card = _card(tmp_path, f'input: {{interpolation: {written}, pad_value: 127}}\n')
+    assert load_card(card).input['interpolation'] == expected
+    with load_model(card, backend='onnxruntime') as model:
+        assert model.input_spec.interpolation == expected
+        assert model.input_spec.pad_value == 127
+        image = smooth_picture(540, 960, seed=5)
+        boxed, _ = ultralytics_letterbox(image, 320, 320, CV2_FLAGS[expected], pad=127)
+        tensor, _ = preprocess(image, model.input_spec)
+        rgb = cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)
+        np.testing.assert_allclose(tensor[0], rgb / 255.0, atol=1e-6)
+
+
+def test_card_without_interpolation_uses_linear(tmp_path):
+    card = _card(tmp_path, 'input: {pad_value: 114}\n')
+    assert 'interpolation' not in load_card(card).input
+    with load_model(card, backend='onnxruntime') as model:
+        assert model.input_spec.interpolation == 'linear'
+
+
+@pytest.mark.parametrize('value', ['cubic', 3, 'area linear'])
+def test_card_with_a_bad_interpolation_is_rejected_with_the_reason(tmp_path, value):
+    card = _card(tmp_path, f'input: {{interpolation: {value}}}\n')
+    with pytest.raises(ModelLoadError, match=r'card\.yaml: input interpolation .* is not one of '
+                                             r"\('linear', 'area', 'nearest'\)"):
+        load_card(card)

@@ -36,7 +36,7 @@ from . import BACKENDS
 from .base import Backend
 from ..affinity import pinned
 from ..errors import BackendUnavailableError, ModelLoadError
-from ..preprocess import InputSpec, tuple3
+from ..preprocess import InputSpec, letterbox, tuple3
 from ..tools.calibration import calibration_images, write_rknn_dataset
 
 __all__ = ('calibration_images', 'RknnSimulatorBackend')
@@ -45,7 +45,7 @@ __all__ = ('calibration_images', 'RknnSimulatorBackend')
 TARGETS = ('rk3588', 'rk3576', 'rk3568', 'rk3566', 'rk3562', 'rk2118', 'rv1103', 'rv1103b',
            'rv1106', 'rv1106b', 'rv1126b')
 DTYPES = {'int8': True, 'fp16': False, 'float16': False}     # -> build(do_quantization=...)
-OPTIONS = ('mean', 'std', 'pad_value')
+OPTIONS = ('mean', 'std', 'pad_value', 'interpolation')
 # build(...) quantisation settings rknn-toolkit2 2.x accepts (config quantized_algorithm/method).
 ALGORITHMS = ('normal', 'mmse', 'kl_divergence')
 METHODS = ('channel', 'layer')
@@ -97,20 +97,21 @@ class RknnSimulatorBackend(Backend):
     path: the ONNX model (static (1, 3, H, W) input). target: the SoC to build for (TARGETS).
     dtype: 'int8' (quantised, calibrated) or 'fp16'.
     calibration: images for int8 calibration (see ``calibration_images``); default:
-    scikit-image's sample pictures. They are letterboxed like the runtime does (pad_value) and
-    written as temporary PNG files for the toolkit, removed after the build.
+    scikit-image's sample pictures. They are letterboxed like the runtime does (pad_value,
+    interpolation) and written as temporary PNG files for the toolkit, removed after the build.
     hybrid: None, or 'auto' (int8 only): the toolkit's automatic hybrid quantisation, which keeps
     layers whose int8 cosine falls below its threshold in float16 (``build(auto_hybrid=True)``).
     algorithm, method: int8 calibration (``config(quantized_algorithm=, quantized_method=)``):
     'normal', 'mmse' or 'kl_divergence'; per 'channel' or per 'layer' weights.
     options: mean, std (per channel, 0-255 units; default the YOLO convention 0 and 255),
-    baked into the built model as the card's input normalisation must be; pad_value (114).
+    baked into the built model as the card's input normalisation must be; pad_value (114);
+    interpolation of the calibration letterbox (the card's, default 'linear').
     threads: the simulator has no thread setting (0 or 1 only).
     cpu_affinity: CPU ids the build and the simulator run on.
     """
 
     name = 'rknn_sim'
-    card_input_options = ('mean', 'std', 'pad_value')
+    card_input_options = OPTIONS
     vendor = 'rknn'
 
     def __init__(self, path: str, threads: int = 0, cpu_affinity: Optional[Iterable[int]] = None,
@@ -145,7 +146,9 @@ class RknnSimulatorBackend(Backend):
         self.mean = tuple3(options.get('mean', 0.0), 'mean')
         self.std = tuple3(options.get('std', 255.0), 'std')
         self.pad_value = int(options.get('pad_value', 114))
-        InputSpec(mean=self.mean, std=self.std, pad_value=self.pad_value)   # validate
+        self.interpolation = str(options.get('interpolation', 'linear')).lower()
+        InputSpec(mean=self.mean, std=self.std, pad_value=self.pad_value,
+                  interpolation=self.interpolation)   # validate
         try:
             with _toolkit_output():
                 from rknn.api import RKNN
@@ -158,6 +161,10 @@ class RknnSimulatorBackend(Backend):
         self.input_shape = (1, height, width, 3)
         self.input_dtype = 'uint8'
         images = calibration_images(calibration) if self.dtype == 'int8' else []
+        # letterboxed here with the card's interpolation; the dataset writer's own letterbox
+        # then leaves these input-sized images as they are
+        images = [letterbox(image, width, height, self.pad_value,
+                            interpolation=self.interpolation)[0] for image in images]
         self._rknn = None
         workdir = tempfile.mkdtemp(prefix='edge_perception-rknn_sim-')
         rknn = None
