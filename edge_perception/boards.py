@@ -29,12 +29,17 @@ from . import share
 from .errors import ConfigError
 
 COMPATIBLE = '/proc/device-tree/compatible'
-# device-tree "compatible" entries (vendor,soc) -> board profile. RK3588S reports rk3588s.
+# Device-tree "compatible" entries are matched whole (the file is a NUL-separated list of
+# "vendor,name" entries, most specific first): a board's own entry or the SoC's. Rockchip
+# (Linux arch/arm64/boot/dts/rockchip): "rockchip,rk3588", RK3588S boards "rockchip,rk3588s".
 SOC_BOARDS = {'rk3588': 'rk3588', 'rk3588s': 'rk3588', 'rk3576': 'rk3576',
               'rk3568': 'rk3568', 'rk3566': 'rk3566', 'rk3562': 'rk3562'}
-# D-Robotics device trees name the SoC family; matched as substrings of the entries.
-RDK_MARKERS = (('s100', 'rdk_s100'), ('x5', 'rdk_x5'), ('j5', 'rdk_ultra'),
-               ('ultra', 'rdk_ultra'), ('x3', 'rdk_x3'))
+# D-Robotics / Horizon Robotics kernels name the SoC after the vendor, sometimes with a space
+# after the comma: "hobot,x3" (HorizonRDK/kernel hobot-xj3.dtsi), "D-Robotics, x5" (x5.dtsi of
+# D-Robotics/x5-kernel) and "Horizon, x5" (its x5-som.dts). No public RDK Ultra (J5) or S100
+# device tree was found: their names here follow the same pattern, unverified.
+RDK_VENDORS = ('hobot', 'horizon', 'd-robotics')
+RDK_SOCS = {'x3': 'rdk_x3', 'x5': 'rdk_x5', 'j5': 'rdk_ultra', 's100': 'rdk_s100'}
 TASK_EXECUTABLES = {'detect': 'detector_node', 'segment': 'segmenter_node',
                     'pose': 'pose_node', 'classify': 'classifier_node'}
 PROFILE_KEYS = {'board', 'soc', 'description', 'backend', 'npu_cores', 'workers', 'core_mask',
@@ -94,6 +99,16 @@ def compatible_entries(compatible: str = COMPATIBLE) -> List[str]:
                 for e in f.read().split(b'\0') if e.strip()]
 
 
+def board_of_entry(entry: str) -> Optional[str]:
+    """Return the board profile one whole "compatible" entry names, or None."""
+    vendor, _, soc = (part.strip() for part in entry.lower().partition(','))
+    if vendor == 'rockchip':
+        return SOC_BOARDS.get(soc)
+    if vendor in RDK_VENDORS:
+        return RDK_SOCS.get(soc)
+    return None
+
+
 def detect_board(compatible: str = COMPATIBLE) -> Tuple[str, str]:
     """
     Recognise the board from the device tree; return (board, evidence).
@@ -105,13 +120,9 @@ def detect_board(compatible: str = COMPATIBLE) -> Tuple[str, str]:
     except OSError as exc:
         return 'pc', f'no device tree ({exc.strerror.lower() if exc.strerror else exc})'
     for entry in entries:
-        vendor, _, soc = entry.partition(',')
-        if vendor == 'rockchip' and soc in SOC_BOARDS:
-            return SOC_BOARDS[soc], f'{compatible}: {entry}'
-    for entry in entries:
-        for marker, board in RDK_MARKERS:
-            if marker in entry.partition(',')[2] and not entry.startswith('rockchip'):
-                return board, f'{compatible}: {entry}'
+        board = board_of_entry(entry)
+        if board:
+            return board, f'{compatible}: {entry}'
     return 'pc', f'{compatible} names no supported SoC ({", ".join(entries) or "empty"})'
 
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from .backends import backend_class, choose_backend
 from .decoders import DecodeOptions, make_decoder, Result
+from .decoders.classify import ClassScores
 from .errors import ConfigError, EdgePerceptionError, LayoutError, ModelLoadError
 from .layouts import match_layout
 from .preprocess import InputSpec, preprocess
@@ -96,6 +97,8 @@ class Model:
             raise LayoutError(f'{spec.source}: {exc}') from None
         except ValueError as exc:       # e.g. keypoint names that do not match the model
             raise ModelLoadError(f'{spec.source}: {exc}') from None
+        if self.binding.task == 'classify':
+            self.decoder.scores = class_scores(spec, backend, self.binding)
         if self.binding.layout.resize and 'resize' not in spec.input:
             # the vendor flow's own pre-processing (e.g. centre crop for ultralytics classifiers)
             self.input_spec = dataclasses.replace(self.input_spec,
@@ -151,6 +154,24 @@ class Model:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def class_scores(spec: ModelSpec, backend, binding) -> ClassScores:
+    """
+    Say whether a classifier's outputs are probabilities: card, else ONNX graph, else 1st frame.
+
+    The layout's convention is not used: a (1, nc) output is softmax-ed or not whatever the
+    vendor (an ultralytics export converted to RKNN keeps its softmax).
+    """
+    if spec.scores:
+        return ClassScores(spec.scores, f'the model card ({spec.source})')
+    operators = getattr(backend, 'output_operators', None) or ()
+    index = binding.global_outputs.get('dense', 0)
+    operator = operators[index] if index < len(operators) else None
+    if operator:
+        return ClassScores('softmax' if operator == 'Softmax' else 'logit',
+                           f'the ONNX graph (its output comes from {operator})')
+    return ClassScores(None)
 
 
 def _with_soc(reference: str, soc: Optional[str], source: str) -> str:

@@ -40,7 +40,12 @@ PACKAGE_SCHEME = 'python-package://'
 BACKEND_BY_SUFFIX = {'.onnx': 'onnxruntime', '.rknn': 'rknn', '.bin': 'rdk', '.hbm': 'rdk'}
 CARD_KEYS = {'name', 'task', 'layout', 'model', 'files', 'input', 'classes', 'labels_file',
              'thresholds', 'reg_max', 'anchors', 'vendor', 'install_hint', 'license',
-             'description', 'keypoints'}
+             'description', 'keypoints', 'scores'}
+# classify: what the model's outputs are; softmax = probabilities (the model ends in a softmax),
+# logit = raw scores (softmax on the CPU).
+CLASS_SCORES = ('softmax', 'logit')
+# Card thresholds that are counts: integers (the node declares them INTEGER parameters).
+INTEGER_THRESHOLDS = ('max_detections', 'top_k')
 
 
 @dataclass
@@ -53,7 +58,7 @@ class ModelSpec:
     layout: str = 'auto'
     input: Dict[str, object] = field(default_factory=dict)  # noqa: A003  (InputSpec fields)
     class_names: Tuple[str, ...] = ()
-    thresholds: Dict[str, float] = field(default_factory=dict)
+    thresholds: Dict[str, float] = field(default_factory=dict)   # counts are ints
     reg_max: int = DEFAULT_REG_MAX
     anchors: Tuple = YOLOV5_ANCHORS
     vendor: Optional[str] = None
@@ -61,6 +66,7 @@ class ModelSpec:
     source: str = ''                         # the card (or model file) this came from
     keypoint_names: Tuple[str, ...] = ()     # pose: names of the K keypoints (card)
     num_keypoints: Optional[int] = None      # pose: K from export metadata (kpt_shape)
+    scores: Optional[str] = None             # classify: 'softmax'/'logit' (card), None: ask
 
 
 def resolve_path(reference: str, base_dir: str, install_hint: str = '') -> str:
@@ -112,18 +118,39 @@ def _input_fields(raw: dict, where: str) -> Dict[str, object]:
             fields['height'], fields['width'] = size
         elif key in ('mean', 'std'):
             fields[key] = tuple3(value, f'{where}: input.{key}')
-        elif key in ('layout', 'dtype', 'color', 'resize'):
+        elif key in ('layout', 'dtype', 'color', 'resize', 'interpolation'):
             fields[key] = str(value).lower()
         elif key == 'pad_value':
             fields[key] = int(value)
         else:
             raise ModelLoadError(f'{where}: unknown input key {key!r} (size, layout, dtype, '
-                                 'color, mean, std, resize, pad_value)')
+                                 'color, mean, std, resize, pad_value, interpolation)')
     try:
         InputSpec(**fields)       # validate values early, with the card named
     except ValueError as exc:
         raise ModelLoadError(f'{where}: {exc}') from None
     return fields
+
+
+def _thresholds(raw, where: str) -> Dict[str, object]:
+    """Card thresholds: counts (max_detections, top_k) stay integers, the others are floats."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ModelLoadError(f'{where}: thresholds must be a mapping, got {raw!r}')
+    values = {}
+    for key, value in raw.items():
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if key in INTEGER_THRESHOLDS:
+            if not number or (isinstance(value, float) and not value.is_integer()):
+                raise ModelLoadError(f'{where}: thresholds.{key} must be a whole number, '
+                                     f'got {value!r}')
+            values[key] = int(value)
+        elif not number:
+            raise ModelLoadError(f'{where}: thresholds.{key} must be a number, got {value!r}')
+        else:
+            values[key] = float(value)
+    return values
 
 
 def load_card(path: str) -> ModelSpec:
@@ -154,6 +181,11 @@ def load_card(path: str) -> ModelSpec:
         raise ModelLoadError(f'model card {path}: layout {layout!r} is for task '
                              f'{ALL_LAYOUTS[layout].task!r}, the card says task {task!r}')
     keypoints = card.get('keypoints') or ()
+    scores = card.get('scores')
+    if scores is not None and (task != 'classify' or scores not in CLASS_SCORES):
+        raise ModelLoadError(f'model card {path}: scores must be {" or ".join(CLASS_SCORES)} '
+                             f'(softmax: the outputs are probabilities; logit: raw scores), '
+                             f'for a classify model; got {scores!r} for task {task!r}')
     if keypoints and (task != 'pose' or isinstance(keypoints, str)):
         raise ModelLoadError(f'model card {path}: keypoints must be a list of names, for a '
                              'pose model')
@@ -165,7 +197,7 @@ def load_card(path: str) -> ModelSpec:
     names = parse_names(card['classes']) if card.get('classes') else ()
     if card.get('labels_file'):
         names = _read_labels(resolve_path(card['labels_file'], base))
-    thresholds = {k: float(v) for k, v in (card.get('thresholds') or {}).items()}
+    thresholds = _thresholds(card.get('thresholds'), f'model card {path}')
     anchors = tuple(tuple(tuple(a) for a in level) for level in card['anchors']) \
         if card.get('anchors') else YOLOV5_ANCHORS
     return ModelSpec(
@@ -175,7 +207,7 @@ def load_card(path: str) -> ModelSpec:
         input=_input_fields(card.get('input'), f'model card {path}'), class_names=names,
         thresholds=thresholds, reg_max=int(card.get('reg_max', DEFAULT_REG_MAX)),
         anchors=anchors, vendor=card.get('vendor'), install_hint=hint, source=path,
-        keypoint_names=tuple(str(k) for k in keypoints))
+        keypoint_names=tuple(str(k) for k in keypoints), scores=scores)
 
 
 def backend_for_file(path: str) -> str:

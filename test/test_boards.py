@@ -65,19 +65,38 @@ def test_launch_arguments_override_the_profile():
     assert params['publish_debug_image'] is True and 'image_transport' not in params
 
 
-@pytest.mark.parametrize('entries,board', [
-    (b'friendlyelec,nanopi-r6s\0rockchip,rk3588s\0', 'rk3588'),
-    (b'radxa,rock-5b\0rockchip,rk3588\0', 'rk3588'),
-    (b'rockchip,rk3576-evb\0rockchip,rk3576\0', 'rk3576'),
-    (b'rockchip,rk3566-box\0rockchip,rk3566\0', 'rk3566'),
-    (b'rockchip,rk3568\0', 'rk3568'),
-    (b'rockchip,rk3562\0', 'rk3562'),
-    (b'hobot,x3\0', 'rdk_x3'),
-    (b'd-robotics,rdk-x5\0', 'rdk_x5'),
-    (b'hobot,j5\0', 'rdk_ultra'),
-    (b'd-robotics,s100\0', 'rdk_s100'),
-    (b'raspberrypi,4-model-b\0brcm,bcm2711\0', 'pc'),
-])
+def dt(*entries):
+    """Return a /proc/device-tree/compatible file's bytes: NUL-terminated entries."""
+    return b''.join(e.encode() + b'\0' for e in entries)
+
+
+# Root "compatible" lists of real boards, as written in their device trees: Linux
+# arch/arm64/boot/dts/rockchip (rk3588-rock-5b, rk3588s-orangepi-5, rk3576-armsom-sige5,
+# rk3568-rock-3a, rk3566-quartz64-a, rk3562-evb2-v10), HorizonRDK/kernel hobot-xj3.dtsi (every
+# RDK X3 board inherits it), D-Robotics/x5-kernel x5.dtsi and x5-som.dts (a space after the
+# comma). The non-matching ones hold the old substring matches: "qcom,sdx55" contains "x5",
+# "avnet,ultra96" contains "ultra".
+REAL_TREES = [
+    (dt('radxa,rock-5b', 'rockchip,rk3588'), 'rk3588'),
+    (dt('xunlong,orangepi-5', 'rockchip,rk3588s'), 'rk3588'),
+    (dt('armsom,sige5', 'rockchip,rk3576'), 'rk3576'),
+    (dt('radxa,rock3a', 'rockchip,rk3568'), 'rk3568'),
+    (dt('pine64,quartz64-a', 'rockchip,rk3566'), 'rk3566'),
+    (dt('rockchip,rk3562-evb2-v10', 'rockchip,rk3562'), 'rk3562'),
+    (dt('hobot,x3'), 'rdk_x3'),
+    (dt('D-Robotics, x5'), 'rdk_x5'),
+    (dt('Horizon, x5'), 'rdk_x5'),
+    (dt('qcom,sdx55-mtp', 'qcom,sdx55'), 'pc'),
+    (dt('avnet,ultra96-rev1', 'avnet,ultra96', 'xlnx,zynqmp-zcu100-revC', 'xlnx,zynqmp-zcu100',
+        'xlnx,zynqmp'), 'pc'),
+    (dt('raspberrypi,4-model-b', 'brcm,bcm2711'), 'pc'),
+]
+# No public device tree of the RDK Ultra (J5) or RDK S100 was found: these pin the naming
+# pattern the table assumes for them, not a real board.
+ASSUMED_TREES = [(dt('hobot,j5'), 'rdk_ultra'), (dt('d-robotics,s100'), 'rdk_s100')]
+
+
+@pytest.mark.parametrize('entries,board', REAL_TREES + ASSUMED_TREES)
 def test_board_auto_detection_from_the_device_tree(tmp_path, entries, board):
     compatible = tmp_path / 'compatible'
     compatible.write_bytes(entries)

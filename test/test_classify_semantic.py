@@ -13,17 +13,27 @@
 # limitations under the License.
 """Classification and semantic segmentation outputs of every layout; centre-crop input."""
 
-from edge_perception import decode, letterbox
+import textwrap
+import warnings
+
+from edge_perception import decode, letterbox, load_model
+from edge_perception.backends.onnxruntime_backend import OnnxRuntimeBackend
 from edge_perception.decoders import DecodeOptions
+from edge_perception.decoders.classify import ClassScores, looks_like_probabilities
 from edge_perception.drawing import annotate_classes, colorize, palette
-from edge_perception.errors import LayoutError
+from edge_perception.errors import LayoutError, ModelLoadError
 from edge_perception.layouts import match_layout, TASK_LAYOUTS
 from edge_perception.preprocess import center_crop, InputSpec, preprocess
 from edge_perception.results import Classifications, SemanticMap
 from edge_perception.synthetic import (make_class_outputs, make_semantic_outputs,
                                        random_class_map)
 import numpy as np
+from onnx import helper, TensorProto
+import onnxruntime as ort
 import pytest
+
+from .models import (_names_metadata, _save, CLASSIFIER_CLASSES, CLASSIFIER_GAIN, CLASSIFIER_SIZE,
+                     expected_class_probabilities, write_classifier_model)
 
 CLS = list(TASK_LAYOUTS['classify'])
 SEM = list(TASK_LAYOUTS['semantic'])
@@ -165,3 +175,179 @@ def test_annotate_classes_writes_on_a_copy():
     result = Classifications([2, 0], [0.9, 0.05], ('a', 'b', 'c'))
     out = annotate_classes(image, result)
     assert out.any() and not image.any()
+
+
+# -- probabilities or logits: decided from the model, checked on the first frame -----------
+def write_logit_classifier(path, softmax_then_reshape=False) -> str:
+    """
+    Write the colour classifier of models.py without its Softmax: it outputs the logits.
+
+    softmax_then_reshape: keep the Softmax and reshape its output to (1, nc, 1, 1) after it (a
+    shape-only operator between the Softmax and the output, as some exports have).
+    """
+    nc = len(CLASSIFIER_CLASSES)
+    last = 'logits' if softmax_then_reshape else 'output0'
+    nodes = [helper.make_node('ReduceMean', ['images'], ['means'], axes=[2, 3], keepdims=0),
+             helper.make_node('Mul', ['means', 'gain'], [last])]
+    inits = [helper.make_tensor('gain', TensorProto.FLOAT, [], [CLASSIFIER_GAIN])]
+    shape = [1, nc]
+    if softmax_then_reshape:
+        nodes += [helper.make_node('Softmax', ['logits'], ['probs'], axis=1),
+                  helper.make_node('Reshape', ['probs', 'shape'], ['output0'])]
+        inits.append(helper.make_tensor('shape', TensorProto.INT64, [4], [1, nc, 1, 1]))
+        shape = [1, nc, 1, 1]
+    output = helper.make_tensor_value_info('output0', TensorProto.FLOAT, shape)
+    return _save(nodes, inits, 'colour_logits', CLASSIFIER_SIZE, [output], path,
+                 _names_metadata(CLASSIFIER_CLASSES, CLASSIFIER_SIZE, 'classify'))
+
+
+@pytest.fixture(scope='module')
+def classifiers(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('classifiers')
+    return {'softmax': write_classifier_model(folder / 'softmax.onnx'),
+            'logit': write_logit_classifier(folder / 'logit.onnx'),
+            'softmax_nc11': write_logit_classifier(folder / 'softmax_nc11.onnx', True)}
+
+
+GREENISH = np.full((48, 80, 3), (40, 200, 90), np.uint8)       # BGR
+
+
+def onnxruntime_output(path, model, image):
+    """Return the model's input tensor and ONNX Runtime's own raw output for it (the oracle)."""
+    tensor, _ = preprocess(image, model.input_spec)
+    raw = ort.InferenceSession(path, providers=['CPUExecutionProvider']).run(
+        None, {'images': tensor})[0].reshape(-1).astype(np.float64)
+    return tensor, raw
+
+
+def assert_reports(result, probabilities):
+    order = np.argsort(-probabilities)
+    assert result.class_id.tolist() == order[:len(result)].tolist()
+    np.testing.assert_allclose(result.confidence, probabilities[order[:len(result)]],
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('name', ['softmax', 'logit', 'softmax_nc11'])
+def test_onnx_classifier_scores_follow_the_graph(classifiers, name):
+    """Plain logits are softmax-ed once; a Softmax in the graph (even behind a Reshape) is not."""
+    model = load_model(classifiers[name])
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')          # graph and values agree: no warning
+        result = model(GREENISH)
+    tensor, raw = onnxruntime_output(classifiers[name], model, GREENISH)
+    if name == 'logit':
+        assert not looks_like_probabilities(raw)
+        exp = np.exp(raw - raw.max())
+        expected = exp / exp.sum()
+    else:
+        expected = raw
+    assert_reports(result, expected)
+    # the independent oracle: models.py's formula for the classifier's probabilities
+    np.testing.assert_allclose(expected, expected_class_probabilities(tensor), atol=1e-5)
+    assert result.names[0] == 'green' and model.decoder.scores.finding == ''
+
+
+class GraphlessBackend(OnnxRuntimeBackend):
+    """An NPU-like backend: the runtime gives outputs but no graph (as RKNNLite, pyeasy_dnn)."""
+
+    vendor = 'rknn'
+
+    def __init__(self, path, **kwargs):
+        super().__init__(path, **kwargs)
+        del self.output_operators
+
+
+@pytest.fixture
+def graphless(monkeypatch):
+    from edge_perception import backends
+    monkeypatch.setitem(backends.BACKENDS, 'onnxruntime', (
+        'test.test_classify_semantic:GraphlessBackend', ('onnxruntime',), ''))
+
+
+@pytest.mark.parametrize('name', ['softmax', 'logit'])
+def test_without_a_graph_the_first_frame_decides_and_says_so(classifiers, graphless, name):
+    """An RKNN (1, nc) model keeping ultralytics' softmax is not softmax-ed a second time."""
+    model = load_model(classifiers[name])
+    assert model.binding.layout.name == 'rknn_cls'       # the vendor's layout: logits
+    with pytest.warns(RuntimeWarning, match=f'nothing says.*taken as .*`scores: {name}`'):
+        result = model(GREENISH)
+    tensor, raw = onnxruntime_output(classifiers[name], model, GREENISH)
+    assert_reports(result, expected_class_probabilities(tensor))
+    assert model.decoder.scores.kind == name
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')          # decided once: later frames are quiet
+        model(GREENISH)
+
+
+def card(tmp_path, model, scores):
+    path = tmp_path / 'card.yaml'
+    path.write_text(textwrap.dedent(f"""
+        task: classify
+        model: {model}
+        scores: {scores}
+        """))
+    return str(path)
+
+
+def test_the_card_decides_when_it_says(classifiers, graphless, tmp_path):
+    model = load_model(card(tmp_path, classifiers['softmax'], 'softmax'))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        result = model(GREENISH)
+    tensor, _ = onnxruntime_output(classifiers['softmax'], model, GREENISH)
+    assert_reports(result, expected_class_probabilities(tensor))
+
+
+def test_a_card_that_contradicts_the_values_is_obeyed_with_a_warning(classifiers, tmp_path):
+    """The card wins over the graph; the first frame shows the mismatch and names the fix."""
+    model = load_model(card(tmp_path, classifiers['softmax'], 'logit'))
+    with pytest.warns(RuntimeWarning, match=r'model card .* logits .* look like probabilities'
+                                            r'.*`scores: softmax`'):
+        result = model(GREENISH)
+    tensor, raw = onnxruntime_output(classifiers['softmax'], model, GREENISH)
+    exp = np.exp(raw - raw.max())
+    assert_reports(result, exp / exp.sum())            # softmax applied, as the card says
+
+
+@pytest.mark.parametrize('text,match', [
+    ('task: classify\nmodel: m.onnx\nscores: probabilities\n', 'scores must be softmax or logit'),
+    ('model: m.onnx\nscores: softmax\n', "for a classify model; got 'softmax' for task 'detect'"),
+])
+def test_bad_scores_key_is_rejected(tmp_path, text, match):
+    from edge_perception.spec import load_card
+    path = tmp_path / 'card.yaml'
+    path.write_text(text)
+    with pytest.raises(ModelLoadError, match=match):
+        load_card(str(path))
+
+
+@pytest.mark.parametrize('kind,values,warns', [
+    ('softmax', [0.9, 0.05, 0.05], False),
+    ('softmax', [2.0, -1.0, 0.5], True),            # logits where probabilities were promised
+    ('logit', [2.0, -1.0, 0.5], False),
+    ('logit', [0.9, 0.05, 0.05], True),             # probabilities where logits were promised
+])
+def test_first_frame_check_of_a_stated_convention(kind, values, warns):
+    scores = ClassScores(kind, 'the layout x')
+    values = np.asarray(values, np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        first = scores(values)
+        second = scores(values)
+    assert len(caught) == int(warns) and bool(scores.finding) == warns
+    np.testing.assert_array_equal(first, second)
+    if kind == 'softmax':
+        np.testing.assert_array_equal(first, values)
+    else:
+        exp = np.exp(values.astype(np.float64) - values.max())
+        np.testing.assert_allclose(first, exp / exp.sum(), rtol=1e-6)
+
+
+def test_quantised_probabilities_still_look_like_probabilities():
+    """uint8 softmax outputs (step 1/255) of a peaked 1000-class distribution: probabilities."""
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        p = rng.dirichlet(np.ones(1000) * 0.05)
+        assert looks_like_probabilities(np.round(p * 255) / 255)
+        logits = np.log(p + 1e-9)
+        assert not looks_like_probabilities(logits)

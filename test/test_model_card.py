@@ -19,9 +19,10 @@ import textwrap
 from edge_perception import load_model
 from edge_perception.errors import BackendUnavailableError, LayoutError, ModelLoadError
 from edge_perception.spec import load_card, parse_names, resolve_path
+import numpy as np
 import pytest
 
-from .models import write_dense_model
+from .models import bright_rectangle, write_dense_model
 
 
 def write(tmp_path, text, name='card.yaml'):
@@ -160,3 +161,39 @@ def test_backends_that_build_the_model_get_the_cards_input_convention(tmp_path, 
     with pytest.raises(ModelLoadError, match='recorded'):
         load_model(card, backend_options={'std': (9, 9, 9)})
     assert RecordingBackend.seen == {'mean': (1.0, 2.0, 3.0), 'std': (9, 9, 9), 'pad_value': 127}
+
+
+def test_count_thresholds_stay_integers_and_every_frame_decodes(tmp_path):
+    """A YAML int in thresholds stays an int: NMS slices with it on every frame."""
+    write_dense_model(str(tmp_path / 'm.onnx'), num_classes=1)
+    card = write(tmp_path, """
+        model: m.onnx
+        thresholds: {confidence: 0.5, nms: 0.4, max_detections: 100, top_k: 3}
+        """)
+    spec = load_card(card)
+    assert type(spec.thresholds['max_detections']) is int
+    assert type(spec.thresholds['top_k']) is int
+    assert type(spec.thresholds['confidence']) is float
+    model = load_model(card)
+    assert type(model.options.max_detections) is int and model.options.max_detections == 100
+    detections = model(bright_rectangle(320, 320, (60, 40, 200, 120)))  # models.py: that box
+    assert len(detections) == 1
+    np.testing.assert_allclose(detections.xyxy[0], [60, 40, 200, 120], atol=1.0)
+
+
+@pytest.mark.parametrize('text,match', [
+    ('thresholds: {max_detections: 2.5}', r'thresholds.max_detections must be a whole number'),
+    ('thresholds: {top_k: yes}', r'thresholds.top_k must be a whole number, got True'),
+    ("thresholds: {max_detections: '50'}", r"must be a whole number, got '50'"),
+    ('thresholds: {confidence: high}', r"thresholds.confidence must be a number, got 'high'"),
+    ('thresholds: [0.5]', 'thresholds must be a mapping'),
+])
+def test_bad_threshold_values_are_rejected_with_the_reason(tmp_path, text, match):
+    with pytest.raises(ModelLoadError, match=match):
+        load_card(write(tmp_path, f'model: m.onnx\n{text}\n'))
+
+
+def test_whole_float_count_is_taken_as_an_integer(tmp_path):
+    spec = load_card(write(tmp_path, 'model: m.onnx\nthresholds: {max_detections: 50.0}\n'))
+    assert spec.thresholds == {'max_detections': 50}
+    assert type(spec.thresholds['max_detections']) is int

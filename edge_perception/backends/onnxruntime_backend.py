@@ -16,6 +16,7 @@
 from typing import Iterable, Optional
 
 from .base import Backend
+from .onnx_graph import output_operators
 from ..affinity import pinned
 from ..errors import BackendUnavailableError, ModelLoadError
 
@@ -71,6 +72,13 @@ class OnnxRuntimeBackend(Backend):
         self.output_shapes = [tuple(d if isinstance(d, int) else -1 for d in o.shape)
                               for o in self.session.get_outputs()]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        #: Per output, the graph operator computing it (e.g. 'Softmax'), None when unknown.
+        try:
+            operators = output_operators(path)
+        except (OSError, ValueError, IndexError):
+            operators = []
+        names = [o.name for o in self.session.get_outputs()]
+        self.output_operators = operators if len(operators) == len(names) else [None] * len(names)
 
     def infer(self, tensor):
         return self.session.run(None, {self.input_name: tensor})

@@ -27,7 +27,7 @@ import numpy as np
 
 from .anchor_based import decode_anchor
 from .anchor_free import decode_dense, decode_dfl
-from .classify import decode_classes
+from .classify import ClassScores, decode_classes
 from .instances import gather_rows, instance_masks, keypoints
 from .nms import nms
 from .semantic import decode_semantic
@@ -118,16 +118,25 @@ class Decoder:
 
 
 class ClassDecoder:
-    """Raw outputs of one classifier -> the top-k Classifications."""
+    """
+    Raw outputs of one classifier -> the top-k Classifications.
 
-    def __init__(self, binding: Binding, class_names: Sequence[str] = ()):
+    scores: whether the outputs are probabilities or logits (a ``ClassScores``; default: the
+    layout's convention), checked on the first frame.
+    """
+
+    def __init__(self, binding: Binding, class_names: Sequence[str] = (),
+                 scores: Optional[ClassScores] = None):
         self.binding = binding
         self.class_names = _names(binding, class_names)
+        self.scores = scores or ClassScores(binding.layout.scores,
+                                            f'the layout {binding.layout.name}')
 
     def __call__(self, outputs, letterbox: Optional[Letterbox] = None,
                  options: DecodeOptions = DecodeOptions()) -> Classifications:
         """Decode one frame's outputs (``letterbox`` is not needed, accepted for symmetry)."""
-        return decode_classes(outputs, self.binding, options.top_k, self.class_names)
+        return decode_classes(outputs, self.binding, options.top_k, self.class_names,
+                              self.scores)
 
 
 class SemanticDecoder:
