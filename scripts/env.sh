@@ -1,5 +1,7 @@
 # env.sh - source this (`. scripts/env.sh`) after scripts/setup_env.sh.
-# Activates .venv and sets a deterministic ROS 2 (Jazzy wheels) environment:
+# Activates .venv (or $EP_VENV, absolute or relative to the repository: `EP_VENV=.venv-humble
+# . scripts/env.sh` after scripts/setup_humble_env.sh) and sets a deterministic ROS 2 (Jazzy
+# wheels) environment:
 #   - LD_LIBRARY_PATH + _ROS_WHEELS_BOOTSTRAP_COMPLETE=1, so the wheels' .pth bootstrapper
 #     does not re-exec every interpreter (child processes must inherit BOTH variables);
 #   - Fast DDS on loopback only, with scripts/fastdds_profile.xml (16 MB SHM + UDPv4);
@@ -8,10 +10,16 @@
 # Safe to source more than once and under `set -euo pipefail`.
 
 _ep_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
-_ep_venv="$_ep_root/.venv"
+_ep_venv="${EP_VENV:-.venv}"
+case "$_ep_venv" in /*) ;; *) _ep_venv="$_ep_root/$_ep_venv" ;; esac
 
 if [ ! -x "$_ep_venv/bin/python" ]; then
-    echo "env.sh: $_ep_venv missing; run: bash $_ep_root/scripts/setup_env.sh" >&2
+    case "$_ep_venv" in
+        */.venv-humble) _ep_setup=setup_humble_env.sh ;;
+        *) _ep_setup=setup_env.sh ;;
+    esac
+    echo "env.sh: $_ep_venv missing; run: bash $_ep_root/scripts/$_ep_setup" >&2
+    unset _ep_setup
     unset _ep_root _ep_venv
     return 1 2>/dev/null || exit 1
 fi

@@ -4,20 +4,24 @@
 #      (a complete lock, installed with --no-deps);
 #   2. ros_interfaces/vision_msgs and ros_interfaces/ai_msgs built with plain cmake into the
 #      venv prefix;
-#   3. this repository in editable mode (once setup.py exists).
+#   3. this repository in editable mode (once setup.py exists);
+#   4. the NPU vendors' real runtime wheels, unpacked into .vendor/ (fetch_vendor_wheels.sh).
 # Idempotent: .venv/.setup_env.stamp records a hash of each step's inputs; a re-run with
 # nothing changed does not call pip or cmake. `--clean` deletes .venv first.
 # Needs only python3 (3.11), gcc/g++ and cmake. Afterwards: `. scripts/env.sh`.
+# Another venv from another lock (setup_humble_env.sh: .venv-humble, Python 3.10): set
+# EP_VENV (absolute or relative to the repository), EP_REQ, PYTHON and EP_PYTHON_VERSION.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.venv"
-REQ="$ROOT/scripts/requirements-dev.txt"
+VENV="${EP_VENV:-.venv}"
+case "$VENV" in /*) ;; *) VENV="$ROOT/$VENV" ;; esac
+REQ="${EP_REQ:-$ROOT/scripts/requirements-dev.txt}"
 INTERFACES="vision_msgs ai_msgs"      # folders of ros_interfaces/ built into the venv
 STAMP="$VENV/.setup_env.stamp"
 PYTHON="${PYTHON:-python3}"
 
-TAG=setup_env
+TAG="${EP_TAG:-setup_env}"
 # shellcheck disable=SC1091
 . "$ROOT/scripts/venv_lib.sh"
 
@@ -26,7 +30,7 @@ SELF="$ROOT/scripts/setup_env.sh"
 T0=$SECONDS
 
 # --- 0. the venv itself (recreated if its interpreter is gone or changed) -------------------
-ensure_venv
+ensure_venv "${EP_PYTHON_VERSION:-3.11}"
 
 # --- 1. Python packages (ROS wheels, build tooling, deps) -----------------------------------
 H_DEPS="$(hash_of "$SELF" "$REQ")"
@@ -37,7 +41,7 @@ if ! done_already deps "$H_DEPS"; then
     npinc="$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')"
     { grep -rlZ --include='*.cmake' '/opt/python/' "$VENV/share" "$VENV/lib" 2>/dev/null || true; } \
         | xargs -0 -r sed -i \
-            -e "s#/opt/python/[^;\" ]*/site-packages/numpy/_core/include#$npinc#g" \
+            -e "s#/opt/python/[^;\" ]*/site-packages/numpy/_\{0,1\}core/include#$npinc#g" \
             -e "s#/opt/python/cp3[0-9]*-cp3[0-9]*/include/python3\.[0-9]*#$inc#g"
     left="$(grep -rl --include='*.cmake' '/opt/python/' "$VENV/share" "$VENV/lib" 2>/dev/null || true)"
     [ -z "$left" ] || die "cmake files still name /opt/python: $left"
@@ -98,9 +102,13 @@ else
     log "no setup.py yet: skipping the editable install of this repository"
 fi
 
+# --- 4. the vendors' real runtime wheels (aarch64, read/partly run by the contract tests) ----
+bash "$ROOT/scripts/fetch_vendor_wheels.sh"
+
 # --- check --------------------------------------------------------------------------------
 # shellcheck disable=SC1091
-. "$ROOT/scripts/env.sh"
+EP_VENV="$VENV" . "$ROOT/scripts/env.sh"
 python -c 'import rclpy, vision_msgs.msg, ai_msgs.msg, sensor_msgs.msg' \
     || die "the environment does not import rclpy/vision_msgs/ai_msgs"
-log "ready in $((SECONDS - T0)) s; use it with: . scripts/env.sh"
+log "ready in $((SECONDS - T0)) s; use it with:" \
+    "$([ "$VENV" = "$ROOT/.venv" ] || echo "EP_VENV=${VENV#"$ROOT"/} "). scripts/env.sh"
