@@ -39,14 +39,15 @@ def class_color(class_id: int):
 
 def _draw_masks(out: np.ndarray, detections: Detections) -> None:
     """Blend each instance mask in its detection's colour, working inside its box only."""
-    h, w = out.shape[:2]
-    for i, (mask, box) in enumerate(zip(detections.masks, detections.xyxy)):
-        x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
-        x2, y2 = min(w, int(np.ceil(box[2])) + 1), min(h, int(np.ceil(box[3])) + 1)
-        if x2 <= x1 or y2 <= y1:
+    masks = detections.masks
+    if (masks.height, masks.width) != out.shape[:2]:
+        raise ValueError(f'masks are {masks.width}x{masks.height}, the image '
+                         f'{out.shape[1]}x{out.shape[0]}')
+    for i in range(len(masks)):
+        x, y, inside = masks.crop(i)
+        if not inside.size:
             continue
-        region = out[y1:y2, x1:x2]
-        inside = mask[y1:y2, x1:x2]
+        region = out[y:y + inside.shape[0], x:x + inside.shape[1]]
         tint = tuple(MASK_ALPHA * c for c in class_color(int(detections.class_id[i]))) + (0.0,)
         blended = cv2.addWeighted(region, 1 - MASK_ALPHA, region, 0.0, 0.0)
         cv2.add(blended, tint, dst=blended)
@@ -89,10 +90,17 @@ def annotate(image_bgr: np.ndarray, detections: Detections, copy: bool = True,
         _draw_skeletons(out, detections, thickness, keypoint_threshold)
     scale = max(0.4, min(out.shape[:2]) / 1000)
     rows = zip(detections.xyxy, detections.confidence, detections.class_id, detections.names)
-    for (x1, y1, x2, y2), score, cid, name in rows:
+    # oriented boxes (OrientedDetections) are drawn rotated, the label at their top-left
+    corners = detections.corners if getattr(detections, 'angle', None) is not None else None
+    for index, ((x1, y1, x2, y2), score, cid, name) in enumerate(rows):
         color = class_color(int(cid))
         p1, p2 = (int(round(x1)), int(round(y1))), (int(round(x2)), int(round(y2)))
-        cv2.rectangle(out, p1, p2, color, thickness, cv2.LINE_AA)
+        if corners is not None:
+            polygon = np.round(corners[index]).astype(np.int32)
+            cv2.polylines(out, [polygon], True, color, thickness, cv2.LINE_AA)
+            p1 = (int(polygon[:, 0].min()), int(polygon[:, 1].min()))
+        else:
+            cv2.rectangle(out, p1, p2, color, thickness, cv2.LINE_AA)
         label = f'{name} {score:.2f}'
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         top = p1[1] - th - base - 2 if p1[1] - th - base - 2 >= 0 else p1[1]

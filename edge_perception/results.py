@@ -18,13 +18,18 @@ The result types every stage speaks: Detections, Classifications and SemanticMap
 for segmentation and pose models) is modelled on roboflow `supervision`'s (not a dependency: we
 need numpy only, and the same object must travel through pre-processing, decoders, drawing and
 the ROS layer). Classification models give ``Classifications`` (top-k), semantic segmentation
-models a ``SemanticMap`` (a class per source pixel).
+models a ``SemanticMap`` (a class per source pixel). Instance masks are ``InstanceMasks``
+(each mask kept inside its box; ``masks.dense()`` gives the (N, H, W) array).
 """
 
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
+
+from .instance_masks import InstanceMasks
+
+__all__ = ['Classifications', 'Detections', 'InstanceMasks', 'SemanticMap']
 
 
 @dataclass
@@ -36,7 +41,9 @@ class Detections:
     confidence: (N,) float32 in [0, 1].
     class_id: (N,) int32 index into ``class_names``.
     class_names: the model's whole class table (not per detection).
-    masks: optional (N, H, W) bool instance masks at source resolution.
+    masks: optional ``InstanceMasks``, the instance masks at source resolution, each kept
+    inside its box (``masks.dense()``: the (N, H, W) bool array; ``masks[i]``: one (H, W)
+    mask; ``masks.id_image()``). An (N, H, W) bool array given here is converted.
     keypoints: optional (N, K, 3) float32, x, y in source pixels and a confidence.
     """
 
@@ -44,7 +51,7 @@ class Detections:
     confidence: np.ndarray
     class_id: np.ndarray
     class_names: Tuple[str, ...] = ()
-    masks: Optional[np.ndarray] = None
+    masks: Optional[InstanceMasks] = None
     keypoints: Optional[np.ndarray] = None
     keypoint_names: Tuple[str, ...] = field(default=())
 
@@ -54,6 +61,8 @@ class Detections:
         self.class_id = np.asarray(self.class_id, dtype=np.int32).reshape(-1)
         self.class_names = tuple(self.class_names)
         n = len(self.xyxy)
+        if self.masks is not None and not isinstance(self.masks, InstanceMasks):
+            self.masks = InstanceMasks.from_dense(self.masks)
         if len(self.confidence) != n or len(self.class_id) != n:
             raise ValueError(
                 f'Detections: xyxy has {n} rows but confidence has {len(self.confidence)} '

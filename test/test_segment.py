@@ -44,6 +44,33 @@ def objects_inside(info, n, seed):
     return objects
 
 
+def expected_mask(obj, info):
+    """
+    Return the (H, W) mask a decoder should give for ``obj`` at source resolution (oracle).
+
+    The planted shape (its signed distance at each source pixel centre mapped to the input)
+    cropped as ultralytics' crop_mask crops: column u is in the source box when x1 <= u < x2.
+    """
+    v, u = np.mgrid[0:info.src_height, 0:info.src_width]
+    x = (u + 0.5) * info.scale_x + info.pad_x
+    y = (v + 0.5) * info.scale_y + info.pad_y
+    bx1, by1, bx2, by2 = info.boxes_to_source(np.array([obj.xyxy], np.float32))[0]
+    in_box = (u >= bx1) & (u < bx2) & (v >= by1) & (v < by2)
+    return in_box & (obj.signed_distance(x, y) > 0)
+
+
+def test_expected_mask_crops_as_the_synthetic_reference_but_for_the_half_pixel():
+    """The oracle differs from synthetic.source_mask (pixel centre in the box) by the crop only."""
+    info = source_letterbox((300, 451))
+    for obj in objects_inside(info, 12, seed=7):
+        ours, centre = expected_mask(obj, info), source_mask(obj, info)
+        v, u = np.nonzero(ours != centre)
+        bx1, by1, bx2, by2 = info.boxes_to_source(np.array([obj.xyxy], np.float32))[0]
+        near = np.minimum.reduce([np.abs(u + 0.5 - bx1), np.abs(u + 0.5 - bx2),
+                                  np.abs(v + 0.5 - by1), np.abs(v + 0.5 - by2)])
+        assert (near <= 0.5).all()
+
+
 def check_masks(det, objects, info, input_hw=(640, 640)):
     """
     Check every planted mask comes back: IoU >= 0.95, errors only near its boundary.
@@ -58,7 +85,7 @@ def check_masks(det, objects, info, input_hw=(640, 640)):
     x = (u + 0.5) * info.scale_x + info.pad_x
     y = (v + 0.5) * info.scale_y + info.pad_y
     for obj in objects:
-        expected = source_mask(obj, info, input_hw)
+        expected = expected_mask(obj, info)
         box = info.boxes_to_source(np.array([obj.xyxy], np.float32))[0]
         i = int(np.abs(det.xyxy - box).max(axis=1).argmin())
         iou = (det.masks[i] & expected).sum() / max(1, (det.masks[i] | expected).sum())
@@ -72,8 +99,8 @@ def check_masks(det, objects, info, input_hw=(640, 640)):
             assert edge.max() <= 2.0, edge.max()
         bx1, by1, bx2, by2 = det.xyxy[i]
         rows, cols = np.nonzero(det.masks[i])
-        assert cols.min() + 0.5 >= bx1 and cols.max() + 0.5 <= bx2
-        assert rows.min() + 0.5 >= by1 and rows.max() + 0.5 <= by2
+        assert cols.min() >= bx1 and cols.max() < bx2       # ultralytics' crop_mask
+        assert rows.min() >= by1 and rows.max() < by2
 
 
 CASES = [(layout, False) for layout in SEG] + [('rknn_seg', True), ('rdk_seg', True)]
@@ -107,7 +134,7 @@ def test_rectangle_masks_are_exact_but_for_rounded_corners():
         for layout in SEG:
             det = decode(make_outputs(layout, objects, 80), task='segment', letterbox=info)
             for obj in objects:
-                expected = source_mask(obj, info)
+                expected = expected_mask(obj, info)
                 box = info.boxes_to_source(np.array([obj.xyxy], np.float32))[0]
                 mask = det.masks[int(np.abs(det.xyxy - box).max(axis=1).argmin())]
                 assert not (mask & ~expected).any(), layout

@@ -16,18 +16,19 @@ Per-instance heads of kept detections: mask coefficients, prototypes -> masks, k
 
 Run after NMS, on the few kept detections only: their rows are gathered by anchor index from
 whichever tensor the layout puts them in (the dense output's extra channels, a per-stride
-grid, or a global (1, K, 3, anchors) tensor) and dequantised there. A mask is computed inside
-its box only: the prototypes are cropped to the box at prototype resolution, combined with the
-coefficients, warped straight to the box's source pixels (one affine warp that includes the
-inverse letterbox) and thresholded at logit 0 (probability 0.5) afterwards.
+grid, or a global (1, K, 3, anchors) tensor) and dequantised there. A mask is computed and
+kept inside its box only (``InstanceMasks``): the prototypes are cropped to the box at
+prototype resolution, combined with the coefficients, sampled bilinearly at the box's source
+pixels (separable, through the inverse letterbox) and thresholded at logit 0 (probability
+0.5), as ultralytics' ``process_mask_native`` does on the whole image.
 """
 
 from typing import Optional, Tuple
 
-import cv2
 import numpy as np
 
 from .planes import Plane, sigmoid
+from ..instance_masks import InstanceMasks
 from ..layouts import Binding
 from ..preprocess import Letterbox
 from ..tensors import QuantizedTensor
@@ -100,45 +101,84 @@ def _proto_crop(protos, channels_last: bool, y0: int, y1: int, x0: int, x1: int)
     return (crop.astype(np.float32) - np.float32(quant.zero_point)) * np.float32(quant.scale)
 
 
-def instance_masks(coef: np.ndarray, protos, channels_last: bool, boxes_source: np.ndarray,
-                   input_hw: Tuple[int, int], letterbox: Optional[Letterbox]) -> np.ndarray:
+def _taps(positions: np.ndarray, first: int, cells: int):
+    """Bilinear taps of prototype coordinates: cell floor(p) - first, the next one, weight."""
+    low = positions.astype(np.intp)             # floor: positions are >= 0
+    frac = (positions - low).astype(np.float32)
+    low -= first
+    return low, np.minimum(low + 1, cells - 1), frac
+
+
+def _sample(logits: np.ndarray, sy: np.ndarray, sx: np.ndarray, cy0: int,
+            cx0: int) -> np.ndarray:
     """
-    Return (n, H, W) bool masks at source resolution, each inside its box.
+    Bilinear samples (len(sy), len(sx)) of a logit window whose first cell is (cy0, cx0).
+
+    Separable: columns first, at the window's height (small), then whole rows gathered and
+    blended (contiguous row copies); plain element-wise numpy (no BLAS call, whose threads
+    stall on small busy CPUs), work = the box's area.
+    """
+    y0, y1, fy = _taps(sy, cy0, logits.shape[0])
+    x0, x1, fx = _taps(sx, cx0, logits.shape[1])
+    cols = logits[:, x0] * (1 - fx)
+    cols += logits[:, x1] * fx
+    fy = fy[:, None]
+    out = cols[y0]
+    out *= 1 - fy
+    lower = cols[y1]
+    lower *= fy
+    out += lower
+    return out
+
+
+def instance_masks(coef: np.ndarray, protos, channels_last: bool, boxes_source: np.ndarray,
+                   input_hw: Tuple[int, int], letterbox: Optional[Letterbox]) -> InstanceMasks:
+    """
+    Return the masks at source resolution, each computed and stored inside its box only.
 
     coef: (n, m) mask coefficients. protos: (1, m, ph, pw) or (1, ph, pw, m) prototypes.
     boxes_source: (n, 4) boxes in source pixels (input pixels when letterbox is None).
-    A source pixel belongs to a box when its centre is inside it. Only the prototype cells
-    under the box are read; the float work per instance is the box's area in source pixels.
+
+    The mask logits are sampled bilinearly at each source pixel centre mapped through the
+    letterbox to prototype coordinates (half-pixel centres, clamped to the prototype grid),
+    thresholded at 0, and pixel column u belongs to a box when x1 <= u < x2 (rows alike), as
+    ultralytics' crop_mask keeps them. Without a letterbox this is ultralytics' predict
+    default, ``process_mask(upsample=True)`` at input size; with one, its
+    ``process_mask_native`` (``retina_masks=True``) but within half a prototype cell of the
+    letterbox content's edges, where ultralytics repeats the content's last cell and we, as
+    its input-size masks and rknn_model_zoo do, blend with the padding's cell. Only the
+    prototype cells under the box are read; the float work per instance is the box's area in
+    source pixels, and so is the memory kept.
     """
     if letterbox is None:
         letterbox = Letterbox(1.0, 1.0, 0, 0, input_hw[1], input_hw[0])
     shape = protos.shape
     ph, pw = (shape[1], shape[2]) if channels_last else (shape[2], shape[3])
     src_w, src_h = letterbox.src_width, letterbox.src_height
-    masks = np.zeros((len(coef), src_h, src_w), bool)
     # source pixel u -> prototype cell coordinate  a * u + b  (cell centres at integers)
     ax = letterbox.scale_x * pw / input_hw[1]
     ay = letterbox.scale_y * ph / input_hw[0]
     bx = (0.5 * letterbox.scale_x + letterbox.pad_x) * pw / input_hw[1] - 0.5
     by = (0.5 * letterbox.scale_y + letterbox.pad_y) * ph / input_hw[0] - 0.5
-    for i, (x1, y1, x2, y2) in enumerate(boxes_source):
-        u0, u1 = max(0, int(np.ceil(x1 - 0.5))), min(src_w, int(np.floor(x2 - 0.5)) + 1)
-        v0, v1 = max(0, int(np.ceil(y1 - 0.5))), min(src_h, int(np.floor(y2 - 0.5)) + 1)
+    x0s, y0s, crops = [], [], []
+    for i, (x1, y1, x2, y2) in enumerate(np.asarray(boxes_source, np.float64)):
+        # pixels x1 <= u < x2, y1 <= v < y2 (ultralytics' crop_mask)
+        u0, u1 = min(src_w, max(0, int(np.ceil(x1)))), min(src_w, int(np.ceil(x2)))
+        v0, v1 = min(src_h, max(0, int(np.ceil(y1)))), min(src_h, int(np.ceil(y2)))
+        x0s.append(u0)
+        y0s.append(v0)
         if u1 <= u0 or v1 <= v0:
+            crops.append(np.zeros((max(0, v1 - v0), max(0, u1 - u0)), bool))
             continue
-        cx0 = min(pw - 1, max(0, int(np.floor(ax * u0 + bx))))
-        cx1 = max(cx0 + 1, min(pw, int(np.floor(ax * (u1 - 1) + bx)) + 2))
-        cy0 = min(ph - 1, max(0, int(np.floor(ay * v0 + by))))
-        cy1 = max(cy0 + 1, min(ph, int(np.floor(ay * (v1 - 1) + by)) + 2))
+        sx = np.minimum(np.maximum(ax * np.arange(u0, u1) + bx, 0), pw - 1)
+        sy = np.minimum(np.maximum(ay * np.arange(v0, v1) + by, 0), ph - 1)
+        cx0, cy0 = int(sx[0]), int(sy[0])
+        cx1, cy1 = min(pw, int(sx[-1]) + 2), min(ph, int(sy[-1]) + 2)
         crop = _proto_crop(protos, channels_last, cy0, cy1, cx0, cx1)
         if channels_last:
             logits = crop @ coef[i]
         else:
             logits = (coef[i] @ crop.reshape(len(coef[i]), -1)).reshape(cy1 - cy0, cx1 - cx0)
-        warp = np.array([[ax, 0, ax * u0 + bx - cx0], [0, ay, ay * v0 + by - cy0]], np.float64)
-        box_logits = cv2.warpAffine(np.ascontiguousarray(logits, np.float32), warp,
-                                    (u1 - u0, v1 - v0),
-                                    flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                    borderMode=cv2.BORDER_REPLICATE)
-        np.greater(box_logits, 0, out=masks[i, v0:v1, u0:u1])
-    return masks
+        box_logits = _sample(np.asarray(logits, np.float32), sy, sx, cy0, cx0)
+        crops.append(box_logits > 0)
+    return InstanceMasks(x0s, y0s, crops, src_h, src_w)

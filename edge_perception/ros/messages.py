@@ -35,11 +35,22 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point
 import numpy as np
 from std_msgs.msg import ColorRGBA, Header
-from vision_msgs.msg import (Classification, Detection2D, Detection2DArray, LabelInfo,
-                             ObjectHypothesis, ObjectHypothesisWithPose, VisionClass)
+from vision_msgs.msg import (Classification, Detection2D, Detection2DArray, ObjectHypothesis,
+                             ObjectHypothesisWithPose)
 from visualization_msgs.msg import Marker, MarkerArray
 
-from ..results import Detections
+from ..results import Detections, InstanceMasks
+
+try:    # vision_msgs >= 4.1.0; Humble's first release, 4.0.0, has neither message
+    from vision_msgs.msg import LabelInfo, VisionClass
+except ImportError:
+    LabelInfo = VisionClass = None
+
+#: Why ``label_info`` cannot be published, or None when it can (logged once by the nodes).
+LABEL_INFO_MISSING = None if LabelInfo is not None else (
+    'this vision_msgs has no LabelInfo/VisionClass (added in vision_msgs 4.1.0; Humble '
+    'released 4.0.0 without them): label_info is not published, detections still carry '
+    'class names. Fix: sudo apt install --only-upgrade ros-humble-vision-msgs')
 
 #: DiagnosticStatus levels by name (the message constants are bytes).
 LEVELS = {'OK': DiagnosticStatus.OK, 'WARN': DiagnosticStatus.WARN,
@@ -57,16 +68,19 @@ def detections_to_msg(detections: Detections, header: Header) -> Detection2DArra
     out.header = header
     boxes = detections.centers_sizes.astype(float).tolist()   # Python floats for field checks
     scores = detections.confidence.astype(float).tolist()
+    # oriented boxes (OrientedDetections): size in the box's own frame, rotated by theta
+    angle = getattr(detections, 'angle', None)
+    thetas = angle.astype(float).tolist() if angle is not None else [0.0] * len(scores)
     items = []
-    for index, ((cx, cy, w, h), score, name) in enumerate(zip(boxes, scores,
-                                                              detections.names)):
-        items.append(_detection(header, str(index), cx, cy, w, h, name, score))
+    for index, ((cx, cy, w, h), score, name, theta) in enumerate(zip(
+            boxes, scores, detections.names, thetas)):
+        items.append(_detection(header, str(index), cx, cy, w, h, name, score, theta))
     out.detections = items
     return out
 
 
 def _detection(header: Header, ident: str, cx: float, cy: float, w: float, h: float,
-               class_id: str, score: float) -> Detection2D:
+               class_id: str, score: float, theta: float = 0.0) -> Detection2D:
     """Build one Detection2D with a single hypothesis (all values Python floats/str)."""
     det = Detection2D()
     det.header = header
@@ -75,6 +89,8 @@ def _detection(header: Header, ident: str, cx: float, cy: float, w: float, h: fl
     det.bbox.center.position.y = cy
     det.bbox.size_x = w
     det.bbox.size_y = h
+    if theta:
+        det.bbox.center.theta = theta
     hypothesis = ObjectHypothesisWithPose()
     hypothesis.hypothesis.class_id = class_id
     hypothesis.hypothesis.score = score
@@ -83,8 +99,14 @@ def _detection(header: Header, ident: str, cx: float, cy: float, w: float, h: fl
 
 
 def label_info_msg(class_names: Sequence[str], threshold: float,
-                   header: Optional[Header] = None) -> LabelInfo:
-    """Build a vision_msgs/LabelInfo: the class table (id -> name) and confidence threshold."""
+                   header: Optional[Header] = None) -> 'LabelInfo':
+    """
+    Build a vision_msgs/LabelInfo: the class table (id -> name) and confidence threshold.
+
+    ImportError (``LABEL_INFO_MISSING``) when vision_msgs is older than 4.1.0.
+    """
+    if LabelInfo is None:
+        raise ImportError(LABEL_INFO_MISSING)
     msg = LabelInfo()
     if header is not None:
         msg.header = header
@@ -119,24 +141,25 @@ def _text(value) -> str:
     return str(value)
 
 
-def instance_id_image(masks: Optional[np.ndarray], height: int, width: int) -> np.ndarray:
+def instance_id_image(masks, height: int, width: int) -> np.ndarray:
     """
-    Return the instance-id image of (N, H, W) bool masks: 0 background, index + 1 elsewhere.
+    Return the instance-id image of instance masks: 0 background, index + 1 elsewhere.
 
-    uint8 up to 255 instances, else uint16. Overlaps go to the lowest index (most confident).
+    masks: ``InstanceMasks`` (built inside each box: work and memory = the boxes' area plus
+    one image), an (N, H, W) bool array, or None. uint8 up to 255 instances, else uint16.
+    Overlaps go to the lowest index (most confident).
     """
-    n = 0 if masks is None else len(masks)
-    dtype = np.uint8 if n <= 255 else np.uint16
-    if n == 0:
-        return np.zeros((height, width), dtype)
-    masks = np.asarray(masks, dtype=bool)
-    if masks.shape[1:] != (height, width):
-        raise ValueError(f'masks are {masks.shape[2]}x{masks.shape[1]}, the image '
+    if masks is None or len(masks) == 0:
+        return np.zeros((height, width), np.uint8)
+    if not isinstance(masks, InstanceMasks):
+        masks = np.asarray(masks, dtype=bool)
+        if masks.ndim != 3:
+            raise ValueError(f'masks must be (N, H, W), got {masks.shape}')
+        masks = InstanceMasks.from_dense(masks)
+    if (masks.height, masks.width) != (height, width):
+        raise ValueError(f'masks are {masks.width}x{masks.height}, the image '
                          f'{width}x{height}: masks must be at source resolution')
-    first = masks.argmax(axis=0).astype(dtype)       # lowest index whose mask is set
-    first += 1
-    first[~masks.any(axis=0)] = 0
-    return first
+    return masks.id_image()
 
 
 def class_map_dtype(num_classes: int):
