@@ -170,8 +170,10 @@ def test_compressed_transport_and_malformed_compressed_frames(nodes, probe, name
     assert got.detections[0].results[0].hypothesis.class_id == 'blue'
 
     jpeg = bytes(good.data)
+    sos = jpeg.find(b'\xff\xda')
+    # libjpeg alone answers the last two (cut at 50 % with an end marker; no scan data)
     bad = [b'', b'not a jpeg at all' * 10, jpeg[:2] + bytes(300) + jpeg[-2:],
-           jpeg[:len(jpeg) // 2]]
+           jpeg[:len(jpeg) // 2], jpeg[:len(jpeg) // 2] + b'\xff\xd9', jpeg[:sos] + b'\xff\xd9']
     for count, data in enumerate(bad, start=1):
         msg = CompressedImage(format='jpeg')
         msg.data = bytes(data)
@@ -494,3 +496,86 @@ def test_nv12_frames_reach_an_nv12_model_unconverted(nodes, probe, namespace, tm
         assert conversions == []               # no colour conversion between DDS and the BPU
     finally:
         _forget_fakes()
+
+
+def test_card_count_threshold_is_an_integer_parameter_the_command_line_sets(
+        nodes, probe, namespace, tiny_model, tiny, tmp_path):
+    """`thresholds: {max_detections: 100}`: an INTEGER parameter that `-p ...:=50` sets."""
+    card = tmp_path / 'card.yaml'
+    card.write_text(f'model: {tiny_model}\nthresholds: {{max_detections: 100}}\n')
+    default = start_detector(nodes, namespace + '_default', card)
+    param = default.get_parameter('max_detections')
+    assert param.type_ == Parameter.Type.INTEGER and param.value == 100
+    node = nodes(DetectorNode, namespace=namespace, parameter_overrides=[
+        Parameter('model', value=str(card))],
+        cli_args=['--ros-args', '-p', 'max_detections:=50', '-p', 'image_qos:=reliable'])
+    param = node.get_parameter('max_detections')
+    assert param.type_ == Parameter.Type.INTEGER and param.value == 50
+    assert node._model.options.max_detections == 50
+    detections = probe.collect(Detection2DArray, 'detections')
+    pub = probe.publisher_for(Image, 'image', RELIABLE)
+    got = send_and_receive(pub, detections, bgr_to_image(RED), stamped('cam', 3))
+    assert got is not None, 'no detections: the frame failed in decoding'
+    assert_matches(got, tiny(RED))
+
+
+@pytest.fixture
+def rknn_board(tmp_path, monkeypatch):
+    """Give this test the real RKNNLite on the stand-in RK3588 board (3 NPU cores)."""
+    from .rknn_board import forget_rknnlite, make_board
+    forget_rknnlite()
+    yield make_board(tmp_path, monkeypatch)
+    forget_rknnlite()
+
+
+@pytest.mark.contract
+@pytest.mark.parametrize('typed,workers,masks,ptype', [
+    ('0', 1, ['0'], Parameter.Type.INTEGER),
+    ('1', 1, ['1'], Parameter.Type.INTEGER),
+    ('0_1', 1, ['0_1'], Parameter.Type.STRING),
+    ('0,1,2', 3, ['0', '1', '2'], Parameter.Type.STRING),
+    ('[0,1,2]', 3, ['0', '1', '2'], Parameter.Type.INTEGER_ARRAY),
+])
+def test_core_mask_is_accepted_as_the_user_types_it(nodes, namespace, rknn_board, typed,
+                                                    workers, masks, ptype):
+    """`-p core_mask:=0` (an INTEGER on the command line), `:=0_1`, `:='0,1,2'` all start."""
+    node = nodes(DetectorNode, namespace=namespace,
+                 parameter_overrides=[Parameter('model', value=rknn_board.card())],
+                 cli_args=['--ros-args', '-p', f'core_mask:={typed}',
+                           '-p', f'workers:={workers}'])
+    assert node.get_parameter('core_mask').type_ == ptype
+    assert [model.backend.name for model in node._models] == ['rknn'] * workers
+    assert [model.backend.core_mask for model in node._models] == masks
+    from rknnlite.api import RKNNLite             # the vendor's constants reach its runtime
+    constants = [getattr(RKNNLite, f'NPU_CORE_{mask}') for mask in masks]
+    assert [c[1] for c in rknn_board.board.calls if c[0] == 'set_core_mask'] == constants
+
+
+def test_core_mask_of_another_type_is_rejected_with_the_reason(nodes, namespace, tiny_model):
+    with pytest.raises(StartupError, match='core_mask must be auto, a mask'):
+        nodes(DetectorNode, namespace=namespace,
+              parameter_overrides=[Parameter('model', value=str(tiny_model))],
+              cli_args=['--ros-args', '-p', 'core_mask:=true'])
+
+
+@pytest.mark.parametrize('remap,expected', [
+    ('/{ns}_cam/image_raw', '/{ns}_cam/image_raw/compressed'),
+    ('cam/image_raw', '/{ns}/cam/image_raw/compressed'),
+], ids=['absolute', 'relative'])
+def test_compressed_topic_follows_the_remapped_image_topic(nodes, probe, namespace, tiny_model,
+                                                           tiny, remap, expected):
+    """`-r image:=<topic> -p image_transport:=compressed` subscribes <topic>/compressed."""
+    ns = namespace.lstrip('/')
+    remap, expected = remap.format(ns=ns), expected.format(ns=ns)
+    node = nodes(DetectorNode, namespace=namespace,
+                 parameter_overrides=[Parameter('model', value=str(tiny_model))],
+                 cli_args=['--ros-args', '-r', f'image:={remap}',
+                           '-p', 'image_transport:=compressed', '-p', 'image_qos:=reliable'])
+    assert node._topic == expected
+    detections = probe.collect(Detection2DArray, 'detections')
+    pub = probe.publisher_for(CompressedImage, expected, RELIABLE)
+    assert probe.count_subscribers(f'{namespace}/image/compressed') == 0
+    good = bgr_to_compressed(RED)
+    got = send_and_receive(pub, detections, good, stamped('cam', 7))
+    assert got is not None, f'no detections for a frame on {expected}'
+    assert got.detections[0].results[0].hypothesis.class_id == 'red'

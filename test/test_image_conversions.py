@@ -17,8 +17,10 @@ import array
 
 import cv2
 from edge_perception.errors import ImageFormatError
+from edge_perception.preprocess import InputSpec, Nv12Frame, preprocess, Yuv422Frame
 from edge_perception.ros.image_conversions import (bgr_to_compressed, bgr_to_image,
-                                                   compressed_to_bgr, ENCODINGS, image_to_bgr)
+                                                   compressed_to_bgr, ENCODINGS, image_to_bgr,
+                                                   image_to_frame)
 import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage
@@ -221,7 +223,7 @@ def bad_compressed():
     jpeg, png = jpeg.tobytes(), png.tobytes()
     yield 'empty', compressed(b''), 'is empty'
     yield 'not an image', compressed(b'hello, world' * 10), 'cannot be decoded'
-    yield 'corrupt jpeg', compressed(jpeg[:2] + b'\x00' * 200 + jpeg[-2:]), 'cannot be decoded'
+    yield 'corrupt jpeg', compressed(jpeg[:2] + b'\x00' * 200 + jpeg[-2:]), 'corrupt JPEG'
     yield 'truncated jpeg', compressed(jpeg[:len(jpeg) // 2]), 'JPEG data is truncated'
     yield 'truncated png', compressed(png[:len(png) // 2], 'png'), 'PNG data is truncated'
     yield 'compressedDepth', compressed(png, '16UC1; compressedDepth png'), \
@@ -262,3 +264,50 @@ def test_bgr_to_image_copies_non_contiguous_input():
 def test_bgr_to_image_rejects_non_bgr(bad):
     with pytest.raises(ValueError, match=r'needs an \(H, W, 3\) uint8 array'):
         bgr_to_image(bad)
+
+
+@pytest.mark.parametrize('padding', [0, 6], ids=['packed', 'padded'])
+@pytest.mark.parametrize('encoding,pixels,expected,tolerance', CASES,
+                         ids=[c[0] for c in CASES])
+def test_keep_yuv_keeps_yuv_frames_as_views_and_converts_the_rest(
+        encoding, pixels, expected, tolerance, padding):
+    """keep_yuv: nv12 and YUV 4:2:2 stay YUV frames; their pixels and tensors are the BGR's."""
+    msg = raw_image(pixels, encoding, padding=padding, width=W, height=H)
+    frame = image_to_frame(msg, keep_nv12=False, keep_yuv=True)
+    bgr = image_to_bgr(msg)
+    if encoding in ('yuyv', 'yuv422_yuy2', 'uyvy', 'yuv422'):
+        assert isinstance(frame, Yuv422Frame) and (frame.width, frame.height) == (W, H)
+        assert frame.order == ('yuyv' if encoding in ('yuyv', 'yuv422_yuy2') else 'uyvy')
+        assert np.shares_memory(frame.data, np.frombuffer(msg.data, np.uint8))   # no copy
+    elif encoding == 'nv12':
+        assert isinstance(frame, Nv12Frame)
+    else:
+        assert isinstance(frame, np.ndarray)
+        assert np.array_equal(frame, bgr)
+        return
+    assert np.array_equal(frame.to_bgr(), bgr)
+    specs = (InputSpec(height=8, width=8),
+             InputSpec(height=4, width=6, dtype='uint8', layout='nhwc'),
+             InputSpec(height=8, width=8, dtype='uint8', color='nv12'))
+    for spec in specs:
+        tensor, box = preprocess(frame, spec)
+        expected_tensor, expected_box = preprocess(bgr, spec)
+        assert np.array_equal(tensor, expected_tensor) and box == expected_box, encoding
+
+
+def test_without_keep_yuv_frames_become_bgr_as_before():
+    msg = raw_image(yuyv_of(smooth_bgr()), 'yuyv')
+    assert isinstance(image_to_frame(msg, keep_nv12=True), np.ndarray)
+    assert isinstance(image_to_frame(msg, keep_nv12=False), np.ndarray)
+    nv12 = raw_image(nv12_of(smooth_bgr()), 'nv12', height=H, width=W)
+    assert isinstance(image_to_frame(nv12, keep_nv12=False), np.ndarray)
+    assert isinstance(image_to_frame(nv12, keep_nv12=True), Nv12Frame)
+
+
+def test_keep_yuv_still_rejects_malformed_yuv_images():
+    with pytest.raises(ImageFormatError, match='yuyv needs an even width'):
+        image_to_frame(raw_image(np.zeros((2, 3, 2), np.uint8), 'yuyv'), False, keep_yuv=True)
+    msg = raw_image(yuyv_of(smooth_bgr()), 'yuyv')
+    msg.step -= 1
+    with pytest.raises(ImageFormatError, match='step'):
+        image_to_frame(msg, False, keep_yuv=True)

@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Newest-frame-wins worker and CPU affinity (read back from the OS)."""
+"""Newest-frame-wins worker pool, in-order output and CPU affinity (read back from the OS)."""
 
 import os
 import threading
@@ -45,7 +45,8 @@ def test_newest_frame_wins_and_drops_are_counted():
         assert worker.wait_idle(5)
         assert seen == [0, 5]                # 1..4 were replaced by newer frames
         assert accepted == [True, False, False, False, False]
-        assert (worker.submitted, worker.dropped, worker.processed) == (6, 4, 2)
+        assert (worker.submitted, worker.dropped, worker.published) == (6, 4, 2)
+        assert worker.counts()['dropped'] == {'replaced': 4, 'late': 0, 'shutdown': 0}
     finally:
         worker.stop()
 
@@ -66,7 +67,7 @@ def test_an_exception_in_processing_is_reported_and_the_worker_keeps_serving():
         worker.submit('good')
         worker.wait_idle(5)
         assert [str(e) for e in errors] == ['bad frame'] and done == ['good']
-        assert worker.failed == 1 and worker.processed == 2
+        assert worker.counts()['bad'] == {'error': 1} and worker.published == 1
     finally:
         worker.stop()
 
@@ -109,8 +110,8 @@ def test_a_burst_is_served_in_order_with_every_frame_accounted_for():
             pool.submit(item)
         assert pool.wait_idle(10)
         assert emitted == sorted(emitted)                       # never back in time
-        assert pool.processed + pool.dropped == pool.submitted == 300
-        assert len(emitted) == pool.processed and pool.dropped > 0
+        assert pool.published + pool.dropped + pool.bad == pool.submitted == 300
+        assert len(emitted) == pool.published and pool.dropped > 0
     finally:
         pool.stop()
 
@@ -174,3 +175,24 @@ def test_onnxruntime_pool_threads_are_created_pinned(tmp_path):
     assert set(new.values()) == {str(cpu)}
     assert os.sched_getaffinity(0) != {cpu}      # the caller's own mask was restored
     model.close()
+
+
+def test_emit_runs_on_one_publisher_thread_not_on_the_workers():
+    threads, work_threads = set(), set()
+
+    def work(_, item):
+        work_threads.add(threading.current_thread().name)
+        time.sleep(0.001)
+        return item
+
+    pool = WorkerPool(3, work, lambda item, result: threads.add(threading.current_thread().name),
+                      name='unit')
+    try:
+        for item in range(50):
+            pool.submit(item)
+            time.sleep(0.0005)
+        assert pool.wait_idle(10)
+        assert threads == {'unit-publish'} and 'unit-publish' not in work_threads
+        assert work_threads <= {'unit-0', 'unit-1', 'unit-2'}
+    finally:
+        pool.stop()

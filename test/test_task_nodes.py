@@ -21,6 +21,8 @@ same model run in the test process. ai_msgs/PerceptionTargets, built from ros_in
 by scripts/setup_env.sh, is checked on every node.
 """
 
+import time
+
 from ai_msgs.msg import PerceptionTargets
 import cv2
 from edge_perception.drawing import annotate, annotate_classes, colorize
@@ -314,3 +316,24 @@ def test_invalid_start_parameters_are_rejected(nodes, namespace, task_models):
         start(nodes, ClassifierNode, namespace, task_models['classify'], top_k=0)
     with pytest.raises(StartupError, match="unknown class 'cat'"):
         start(nodes, SegmenterNode, namespace, task_models['segment'], classes=['cat'])
+
+
+def test_classifier_logs_scores_that_contradict_the_card(nodes, probe, namespace, task_models,
+                                                         tmp_path):
+    """The card says logits, the (softmax) model gives probabilities: one WARN names the fix."""
+    from rcl_interfaces.msg import Log
+    card = tmp_path / 'card.yaml'
+    card.write_text(f'task: classify\nmodel: {task_models["classify"]}\nscores: logit\n')
+    rosout = probe.collect(Log, '/rosout', RELIABLE)
+    node = start(nodes, ClassifierNode, namespace, card, workers=2)
+    logger = node.get_logger().name
+    results = probe.collect(Classification, 'classification')
+    pub = probe.publisher_for(Image, 'image', RELIABLE)
+    scene = np.full((60, 90, 3), (40, 200, 120), np.uint8)
+    for second in (41, 42, 43):
+        assert send_and_receive(pub, results, bgr_to_image(scene), stamped('cam', second))
+    warning = rosout.wait(lambda m: m.name == logger and 'classifier scores' in m.msg)
+    assert warning is not None and warning.level == Log.WARN
+    assert 'look like probabilities' in warning.msg and '`scores: softmax`' in warning.msg
+    time.sleep(0.5)                 # any second copy (the other worker's model) arrives
+    assert sum('classifier scores' in m.msg for m in rosout.messages if m.name == logger) == 1

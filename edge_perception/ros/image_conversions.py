@@ -31,8 +31,9 @@ import cv2
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 
+from ..codecs import decode_image
 from ..errors import ImageFormatError
-from ..preprocess import Nv12Frame
+from ..preprocess import Nv12Frame, Yuv422Frame
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Encoding:
     planar_nv12: bool = False  # Y plane of height rows, then interleaved UV of height/2 rows
     even_width: bool = False
     even_height: bool = False
+    yuv422: Optional[str] = None   # packed YUV 4:2:2 byte order ('yuyv' or 'uyvy')
 
     @property
     def pixel_bytes(self) -> int:
@@ -55,8 +57,8 @@ class Encoding:
 _BGR = Encoding(3)
 _MONO8 = Encoding(1, to_bgr=cv2.COLOR_GRAY2BGR)
 _MONO16 = Encoding(1, itemsize=2, to_bgr=cv2.COLOR_GRAY2BGR)
-_YUYV = Encoding(2, to_bgr=cv2.COLOR_YUV2BGR_YUYV, even_width=True)
-_UYVY = Encoding(2, to_bgr=cv2.COLOR_YUV2BGR_UYVY, even_width=True)
+_YUYV = Encoding(2, to_bgr=cv2.COLOR_YUV2BGR_YUYV, even_width=True, yuv422='yuyv')
+_UYVY = Encoding(2, to_bgr=cv2.COLOR_YUV2BGR_UYVY, even_width=True, yuv422='uyvy')
 
 #: Raw encodings understood, by their sensor_msgs/image_encodings name.
 ENCODINGS = {
@@ -76,10 +78,6 @@ ENCODINGS = {
     'yuv422': _UYVY,           # UYVY byte order (the ROS meaning of plain yuv422)
     'uyvy': _UYVY,
 }
-
-_JPEG_SOI = b'\xff\xd8'
-_JPEG_EOI = b'\xff\xd9'
-_PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
 
 def _as_bytes_array(data) -> np.ndarray:
@@ -107,14 +105,22 @@ def image_to_bgr(msg: Image) -> np.ndarray:
     return cv2.cvtColor(pixels, spec.to_bgr)
 
 
-def image_to_frame(msg: Image, keep_nv12: bool):
+def image_to_frame(msg: Image, keep_nv12: bool, keep_yuv: bool = False):
     """
     Convert an Image for a model; with ``keep_nv12`` an unpadded nv12 image stays NV12.
 
     An NPU model with an NV12 input (RDK BPU) then gets the camera's bytes without any
     conversion (an ``Nv12Frame`` view of the message buffer); everything else becomes BGR.
+    With ``keep_yuv`` nv12 and packed YUV 4:2:2 (yuyv, uyvy) images stay in their encoding for
+    every model (``Nv12Frame``, ``Yuv422Frame``: views of the message, no conversion):
+    ``preprocess`` then converts only what the model's input needs, with the same result as
+    converting the whole frame (``YuvFrame.to_bgr()`` gives that, e.g. for drawing).
     """
-    if keep_nv12 and msg.encoding == 'nv12':
+    if keep_yuv and ENCODINGS.get(msg.encoding) is not None \
+            and ENCODINGS[msg.encoding].yuv422:
+        pixels, spec = _pixels(msg)
+        return Yuv422Frame(pixels, int(msg.width), int(msg.height), spec.yuv422)
+    if (keep_nv12 or keep_yuv) and msg.encoding == 'nv12':
         pixels, _ = _pixels(msg)
         if pixels.flags['C_CONTIGUOUS']:
             return Nv12Frame(pixels, int(msg.width), int(msg.height))
@@ -170,35 +176,22 @@ def compressed_to_bgr(msg: CompressedImage) -> np.ndarray:
     Decode a sensor_msgs/CompressedImage (JPEG, PNG, or what OpenCV reads) to BGR uint8.
 
     The data itself decides the codec (``format`` strings vary between publishers, e.g.
-    ``jpeg`` or ``bgr8; jpeg compressed bgr8``). Truncated JPEG/PNG data is rejected rather
-    than decoded into a partly grey image. Raises ImageFormatError.
+    ``jpeg`` or ``bgr8; jpeg compressed bgr8``). Decoding is strict (``edge_perception.codecs``):
+    truncated or corrupt JPEG/PNG data is rejected rather than decoded into a partly grey
+    image, and the decoders print nothing. Raises ImageFormatError.
     """
     fmt = msg.format
     if 'compresseddepth' in fmt.lower().replace(' ', ''):
         raise ImageFormatError(f'CompressedImage format {fmt!r}: compressedDepth images are '
                                'not supported (subscribe to a colour or mono topic)')
-    data = _as_bytes_array(msg.data)
-    what = f'CompressedImage ({data.size} bytes, format {fmt!r})'
-    if data.size == 0:
-        raise ImageFormatError(f'{what} is empty')
-    head, tail = data[:8].tobytes(), data[-32:].tobytes()
-    if head.startswith(_JPEG_SOI) and not tail.rstrip(b'\x00').endswith(_JPEG_EOI):
-        raise ImageFormatError(f'{what}: JPEG data is truncated (no end-of-image marker)')
-    if head == _PNG_MAGIC and b'IEND' not in tail:
-        raise ImageFormatError(f'{what}: PNG data is truncated (no IEND chunk)')
-    try:
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    except cv2.error as exc:
-        raise ImageFormatError(f'{what}: cannot be decoded: {exc}') from None
-    if image is None or image.size == 0:
-        raise ImageFormatError(f'{what}: cannot be decoded (corrupt data or an unknown codec; '
-                               f'starts with {head[:4].hex()})')
-    return image
+    data = _as_bytes_array(msg.data).tobytes()
+    return decode_image(data, f'CompressedImage ({len(data)} bytes, format {fmt!r})')
 
 
 def _byte_array(image: np.ndarray) -> array.array:
     data = array.array('B')
-    data.frombytes(np.ascontiguousarray(image).data)   # one memcpy
+    # one memcpy; the uint8 view lets 16-bit images (mono16) through frombytes too
+    data.frombytes(np.ascontiguousarray(image).view(np.uint8).data)
     return data
 
 

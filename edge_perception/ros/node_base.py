@@ -42,12 +42,12 @@ from rclpy.node import Node
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_policy_name_from_kind,
                        qos_profile_sensor_data, QoSProfile, ReliabilityPolicy)
 from sensor_msgs.msg import CompressedImage, Image
-from vision_msgs.msg import LabelInfo
 
 from . import tros
 from .frames import SharedFrame
 from .image_conversions import bgr_to_image
-from .messages import diagnostic_array, diagnostic_status, label_info_msg
+from .messages import (diagnostic_array, diagnostic_status, LABEL_INFO_MISSING, label_info_msg,
+                       LabelInfo)
 from ..affinity import validate_cpus
 from ..errors import ConfigError, EdgePerceptionError, ImageFormatError
 from ..model import backend_for, card_options, load_model
@@ -66,6 +66,8 @@ STAGES = ('convert', 'pre', 'infer', 'decode', 'publish')
 LATENCY_WINDOW = 100            # frames the latency medians are taken over
 DIAGNOSTICS_PERIOD = 1.0        # seconds
 LOG_THROTTLE = 5.0              # seconds between repeated error lines
+#: Bad-frame reasons /diagnostics always lists (bad_<reason>): the pool's and the node's.
+BAD_REASONS = ('malformed', 'error', 'timeout', 'publish')
 #: The executable that serves each model task (start-up errors name the right one).
 TASK_NODES = {'detect': 'detector_node', 'segment': 'segmenter_node',
               'semantic': 'segmenter_node', 'pose': 'pose_node', 'classify': 'classifier_node'}
@@ -80,6 +82,16 @@ LATCHED_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
 DEBUG_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
                        reliability=ReliabilityPolicy.RELIABLE,
                        durability=DurabilityPolicy.VOLATILE)
+
+
+_NO_LABEL_INFO_LOGGED = threading.Event()
+
+
+def _warn_once_no_label_info(logger):
+    """Log LABEL_INFO_MISSING once per process (a container's nodes all lack it alike)."""
+    if not _NO_LABEL_INFO_LOGGED.is_set():
+        _NO_LABEL_INFO_LOGGED.set()
+        logger.warning(LABEL_INFO_MISSING)
 
 
 def image_qos(name: str) -> QoSProfile:
@@ -149,13 +161,19 @@ def descriptor(ptype: int, description: str, read_only: bool = False,
     return result
 
 
-def per_worker_core_masks(value: str, workers: int) -> Tuple[Optional[str], ...]:
+def per_worker_core_masks(value, workers: int) -> Tuple[Optional[str], ...]:
     """
     Split the ``core_mask`` parameter into one entry per worker (None: backend default).
 
     'auto' or '' leaves the backend's default; one value applies to every worker; a
     comma-separated list gives each worker its own (RKNN: '0,1,2' = one NPU core each).
+    The value may be typed as an integer (``-p core_mask:=0`` reaches the node as 0) or a list.
     """
+    if not isinstance(value, (str, bytes)) and hasattr(value, '__iter__'):
+        value = ','.join(str(v) for v in value)         # -p core_mask:=[0,1,2]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f'core_mask must be auto, a mask (0, 1, 2, 0_1, 0_1_2) or one mask per '
+                         f'worker separated by commas, got {value!r}')
     items = [v.strip() for v in str(value).split(',')]
     if items in ([''], ['auto']):
         return (None,) * workers
@@ -203,7 +221,8 @@ def runtime_parameters(debug_topic: str):
     return [
         ('image_transport', 'raw', descriptor(
             T.PARAMETER_STRING, 'raw: subscribe image (sensor_msgs/Image); compressed: '
-            'image/compressed (sensor_msgs/CompressedImage).', read_only=True,
+            '<image>/compressed (sensor_msgs/CompressedImage), <image> the remapped image '
+            'topic.', read_only=True,
             constraints='raw or compressed')),
         ('image_qos', 'sensor_data', descriptor(
             T.PARAMETER_STRING, 'Image subscription QoS: sensor_data (best effort, as most '
@@ -224,10 +243,26 @@ def runtime_parameters(debug_topic: str):
         ('core_mask', 'auto', descriptor(
             T.PARAMETER_STRING, 'NPU core(s): RKNN masks auto, 0, 1, 2, 0_1, 0_1_2; RDK BPU '
             'core ids. Comma-separated: one per worker.', read_only=True,
-            constraints='auto, a mask, or one mask per worker separated by commas')),
+            constraints='auto, a mask, or one mask per worker separated by commas',
+            # `-p core_mask:=0` arrives as an INTEGER: accept it as typed (the node checks it)
+            dynamic_typing=True)),
         ('cpu_affinity', [], descriptor(
             T.PARAMETER_INTEGER_ARRAY, 'CPU ids to pin inference to; empty: no pinning.',
             read_only=True, dynamic_typing=True)),
+    ]
+
+
+def pool_parameters():
+    """Return (name, default, descriptor) of the worker pool's latency and fault bounds."""
+    return [
+        ('max_latency_ms', 1000, descriptor(
+            T.PARAMETER_INTEGER, 'A frame in flight longer than this (ms) stops holding back '
+            'later results; its own result, if it comes, is dropped as late. 0: no bound.',
+            read_only=True, int_range=(0, 3_600_000))),
+        ('inference_timeout_ms', 10000, descriptor(
+            T.PARAMETER_INTEGER, 'An inference still running after this (ms) marks its context '
+            'bad (ERROR in /diagnostics) and the worker gets a fresh context. 0: never.',
+            read_only=True, int_range=(0, 3_600_000))),
     ]
 
 
@@ -248,6 +283,7 @@ class _Stats:
         self.frames_bad = 0
         self.errors = 0
         self.last_error = ''
+        self.last_timeout = ''
         self.latency = {stage: collections.deque(maxlen=LATENCY_WINDOW) for stage in STAGES}
         self.done = collections.deque(maxlen=LATENCY_WINDOW)     # monotonic times of outputs
 
@@ -289,7 +325,9 @@ class PerceptionNode(Node):
     Subclasses set NODE_NAME, TASKS (model tasks served), PURPOSE (diagnostics), DEBUG_TOPIC,
     and implement ``_create_outputs``, ``_publish``, ``_draw`` and ``_targets``.
     ``frame_source``: a ``FrameHub`` of perception_container; the node then takes its frames
-    from the hub's shared subscription instead of subscribing itself.
+    from the hub's shared subscription instead of subscribing itself. ``model_factory``
+    (benchmarks only, never a default): ``model_factory(index)`` returns worker ``index``'s
+    model instead of ``load_model`` (e.g. the NPU stand-in, a SIMULATION; bench_pipeline).
     """
 
     NODE_NAME = 'perception'
@@ -298,10 +336,12 @@ class PerceptionNode(Node):
     DEBUG_TOPIC = 'detections/image'
     DEBUG_TOPIC_TEXT = ''           # how the publish_debug_image description names it
 
-    def __init__(self, node_name: Optional[str] = None, *, frame_source=None, **node_kwargs):
+    def __init__(self, node_name: Optional[str] = None, *, frame_source=None,
+                 model_factory=None, **node_kwargs):
         super().__init__(node_name or self.NODE_NAME, **node_kwargs)
         self._stats = _Stats()
         self._frame_source = frame_source
+        self._model_factory = model_factory
         self._worker = None
         self._model = None
         self._models = []
@@ -310,6 +350,8 @@ class PerceptionNode(Node):
         self._targets_pub = None
         self._settings = {}
         self._closed = False
+        self._warned = set()
+        self._models_lock = threading.Lock()
         try:
             self._start()
         except (EdgePerceptionError, ValueError, ParameterException) as exc:
@@ -355,7 +397,7 @@ class PerceptionNode(Node):
         task_params = self._task_parameters()
         for name, default, desc in ([BACKEND_PARAMETER] + decode
                                     + runtime_parameters(self.DEBUG_TOPIC_TEXT or self.DEBUG_TOPIC)
-                                    + task_params):
+                                    + pool_parameters() + task_params):
             self.declare_parameter(name, default, desc)
         self._decode_names = {name for name, _, _ in decode}
         self._settings = {name: self._param(name) for name, _, _ in task_params}
@@ -379,20 +421,33 @@ class PerceptionNode(Node):
         if option_name is None and any(masks):
             raise ValueError(f'core_mask applies to NPU backends; {backend} has none')
         options = {name: self._param(name) for name in LOAD_OPTIONS if name in self._decode_names}
-        self._models = []
-        for mask in masks:
-            self._models.append(load_model(
+
+        def load(mask):
+            return load_model(
                 model, backend=backend, threads=self._param('threads'), cpu_affinity=cpus,
                 backend_options={option_name: mask} if mask else None,
-                soc=self._param('soc') or None, **options))
+                soc=self._param('soc') or None, **options)
+        self._reload = lambda index: load(masks[index])     # a hung context's replacement
+        if self._model_factory is not None:     # benchmarks: e.g. the NPU stand-in
+            self._reload = self._model_factory
+        self._models = []
+        for index in range(len(masks)):
+            self._models.append(self._reload(index))
             if len(self._models) == 1:
                 self._check_task(self._models[0], model)
         self._model = self._models[0]
+        for loaded in self._models:     # a classifier's first-frame check logs its finding
+            if getattr(loaded.decoder, 'scores', None) is not None:
+                loaded.decoder.scores.warn = self._warn_once
         if 'classes' in self._decode_names:
             classes = resolve_classes(self._param('classes'), self._model.class_names)
             self._set_options(dataclasses.replace(self._model.options, classes=classes))
 
-        self._label_pub = self.create_publisher(LabelInfo, 'label_info', LATCHED_QOS)
+        self._label_pub = None
+        if LabelInfo is not None:
+            self._label_pub = self.create_publisher(LabelInfo, 'label_info', LATCHED_QOS)
+        else:
+            _warn_once_no_label_info(self.get_logger())
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._create_outputs()
         if tros.available():
@@ -406,8 +461,17 @@ class PerceptionNode(Node):
         self._keep_nv12 = self._model.input_spec.color == 'nv12'
         self._worker = WorkerPool(workers, self._work, self._emit,
                                   name=f'{self.NODE_NAME}-inference', cpu_affinity=cpus,
-                                  on_error=self._on_worker_error)
-        topic = 'image/compressed' if self._compressed else 'image'
+                                  on_error=self._on_worker_error, contexts=list(self._models),
+                                  reopen=self._reopen_context, close=lambda m: m.close(),
+                                  classify=self._bad_reason,
+                                  max_latency_ms=self._param('max_latency_ms'),
+                                  inference_timeout_ms=self._param('inference_timeout_ms'),
+                                  on_timeout=self._on_inference_timeout)
+        topic = 'image'
+        if self._compressed:
+            # the transport's topic follows the resolved, remapped base topic, as image_pipeline
+            # nodes subscribe: -r image:=/cam/image_raw gives /cam/image_raw/compressed
+            topic = self.resolve_topic_name('image') + '/compressed'
         if self._frame_source is None:
             self._sub = self.create_subscription(
                 CompressedImage if self._compressed else Image, topic, self._on_image,
@@ -440,6 +504,14 @@ class PerceptionNode(Node):
                 f'{" or ".join(repr(t) for t in self.TASKS)} models: {hint}')
         self._task = task
 
+    def _warn_once(self, text: str):
+        """Log a model's warning once per node (every worker's model may find the same)."""
+        with self._stats.lock:
+            if text in self._warned:
+                return
+            self._warned.add(text)
+        self.get_logger().warning(text)
+
     @staticmethod
     def _check_array_type(name, value):
         if isinstance(value, str) and name == 'classes':
@@ -464,6 +536,8 @@ class PerceptionNode(Node):
         return float(getattr(self._model.options, 'confidence_threshold', 0.0))
 
     def _publish_label_info(self):
+        if self._label_pub is None:     # vision_msgs < 4.1.0 (said once at start-up)
+            return
         msg = label_info_msg(self._model.class_names, self._label_threshold())
         msg.header.stamp = self.get_clock().now().to_msg()
         self._label_pub.publish(msg)
@@ -479,17 +553,43 @@ class PerceptionNode(Node):
         self._worker.submit(frame)      # conversion and inference happen on a worker thread
 
     def _set_options(self, options):
-        for model in self._models:
-            model.options = options
+        with self._models_lock:
+            for model in self._models:
+                model.options = options
 
-    def _work(self, index, frame):
-        """Convert (once per process) and infer on worker ``index`` (its own model context)."""
+    def _work(self, model, frame):
+        """Convert (once per process) and infer with ``model`` (the worker's own context)."""
         started = self.get_clock().now()
         t0 = time.perf_counter()
         image = frame.image(self._keep_nv12)
         convert = time.perf_counter() - t0
-        output, times = self._models[index].predict(image)
+        output, times = model.predict(image)
         return FrameResult(image, output, times, convert, started)
+
+    def _reopen_context(self, index, old):
+        """Load a fresh context for worker ``index`` after ``old`` hung (the pool calls it)."""
+        new = self._reload(index)
+        if getattr(new.decoder, 'scores', None) is not None:    # as at start-up
+            new.decoder.scores.warn = self._warn_once
+        with self._models_lock:
+            new.options = self._models[index].options
+            self._models[index] = new
+            if index == 0:
+                self._model = new
+        self.get_logger().warning(f'worker {index}: a fresh model context replaces the hung one')
+        return new
+
+    @staticmethod
+    def _bad_reason(exc) -> str:
+        return 'malformed' if isinstance(exc, ImageFormatError) else 'error'
+
+    def _on_inference_timeout(self, index, seconds):
+        text = (f'worker {index}: inference did not return within '
+                f'{self._param("inference_timeout_ms")} ms ({seconds:.1f} s so far): its context '
+                'is marked bad and a fresh one is loaded')
+        with self._stats.lock:
+            self._stats.last_timeout = text
+        self.get_logger().error(text)
 
     def _emit(self, frame, result: FrameResult):
         """Publish one frame's results (called in frame order)."""
@@ -593,7 +693,16 @@ class PerceptionNode(Node):
         with self._stats.lock:
             out = {'frames_in': self._stats.frames_in, 'frames_out': self._stats.frames_out,
                    'frames_bad': self._stats.frames_bad, 'errors': self._stats.errors}
-        out['frames_dropped'] = self._worker.dropped if self._worker else 0
+        pool = self._worker.counts() if self._worker else None
+        out['frames_dropped'] = sum(pool['dropped'].values()) if pool else 0
+        if pool:        # every frame in ends once: published, dropped or bad (by reason)
+            out['frames_published'] = pool['published']
+            out.update({f'dropped_{reason}': n for reason, n in pool['dropped'].items()})
+            for reason in sorted(set(BAD_REASONS) | set(pool['bad'])):
+                out[f'bad_{reason}'] = pool['bad'].get(reason, 0)
+            out['context_timeouts'] = pool['timeouts']
+            out['contexts_recreated'] = pool['recreated']
+            out['contexts_hung'] = pool['hung']
         return out
 
     def _publish_diagnostics(self):
@@ -603,7 +712,12 @@ class PerceptionNode(Node):
         self._last_diag = (now, counts['frames_out'], counts['frames_bad'], counts['errors'])
         fps = (counts['frames_out'] - last_out) / max(now - last_t, 1e-6)
         bad, errors = counts['frames_bad'] - last_bad, counts['errors'] - last_errors
-        if errors:
+        timeouts = counts.get('context_timeouts', 0) - getattr(self, '_diag_timeouts', 0)
+        self._diag_timeouts = counts.get('context_timeouts', 0)
+        if timeouts or counts.get('contexts_hung'):
+            level, message = 'ERROR', (f'{self._stats.last_timeout}; '
+                                       f'{counts["contexts_hung"]} context(s) still hung')
+        elif errors:
             level, message = 'ERROR', f'inference failed: {self._stats.last_error}'
         elif bad:
             level, message = 'WARN', f'{bad} malformed frame(s) skipped on {self._topic}'
@@ -631,10 +745,17 @@ class PerceptionNode(Node):
         self._closed = True
         if self._frame_source is not None:
             self._frame_source.detach(self)
+        if getattr(self, '_diag_timer', None) is not None:
+            self._diag_timer.cancel()       # it reads the models, which are freed below
         if self._worker is not None:
-            self._worker.stop()
-        for model in self._models:
-            model.close()
+            # the pool frees each context after its call returned, never during one; with the
+            # ROS context gone the finished results cannot be published any more
+            if not self._worker.stop(publish_ready=self.context.ok()):
+                self.get_logger().warning('an inference was still running at shutdown: its '
+                                          'context is freed when it returns')
+        else:
+            for model in self._models:
+                model.close()
 
 
 def run(node_class, args=None) -> int:
