@@ -163,3 +163,80 @@ def test_nms_on_the_best_candidates_equals_full_nms(max_det):
     shifted[:, 2:] -= shifted[:, :2]
     full = np.asarray(cv2.dnn.NMSBoxes(shifted.tolist(), scores.tolist(), 0.0, 0.45)).reshape(-1)
     np.testing.assert_array_equal(ours, full[:max_det])
+
+
+def _plane_cases():
+    """(tensor, channels_last, threshold): every path of Plane.cells_at_least."""
+    rng = np.random.default_rng(11)
+    cases = []
+    for cells, channels in ((400, 80), (6400, 80), (1600, 3)):   # small, large (vertical), few
+        for last in (True, False):
+            shape = (1, 80, cells // 80, channels) if last else (1, channels, 80, cells // 80)
+            real = rng.normal(-6.0, 1.5, shape).astype(np.float32)
+            flat = real.reshape(-1)
+            flat[rng.choice(flat.size, 30, replace=False)] = rng.uniform(0.0, 3.0, 30)
+            flat[rng.choice(flat.size, 5, replace=False)] = np.nan    # a broken output
+            cases.append((real, last, 0.0))
+            cases.append((quantize(np.nan_to_num(real), 0.05, 10), last, 0.0))
+            cases.append((real, last, -7.0))            # a flood: most cells pass
+    return cases
+
+
+@pytest.mark.parametrize('tensor, last, thr', _plane_cases())
+def test_cells_at_least_equals_a_full_comparison(tensor, last, thr):
+    """Every scan path (vertical, flat, flood, one channel) finds exactly the passing cells."""
+    real = tensor.dequantize() if isinstance(tensor, QuantizedTensor) else tensor
+    per_cell = real[0].reshape(-1, real.shape[-1]) if last else \
+        real[0].reshape(real.shape[1], -1).T
+    with np.errstate(invalid='ignore'):
+        expected = np.flatnonzero((per_cell >= thr).any(axis=1))
+    np.testing.assert_array_equal(Plane(tensor, last).cells_at_least(thr), expected)
+    one = Plane(tensor, last, slice(1, 2))                      # a single channel
+    with np.errstate(invalid='ignore'):
+        single = np.flatnonzero(per_cell[:, 1] >= thr)
+    np.testing.assert_array_equal(one.cells_at_least(thr), single)
+
+
+@pytest.mark.parametrize('last', [True, False])
+def test_hits_at_least_lists_every_entry_cell_major(last):
+    rng = np.random.default_rng(12)
+    real = rng.normal(-5.0, 1.0, (1, 40, 40, 9) if last else (1, 9, 40, 40)).astype(np.float32)
+    per_cell = real[0].reshape(-1, 9) if last else real[0].reshape(9, -1).T
+    per_cell[rng.choice(1600, 25, replace=False), rng.integers(0, 9, 25)] = 1.0
+    for tensor in (real, quantize(real, 0.04, -3)):
+        values = tensor.dequantize() if isinstance(tensor, QuantizedTensor) else real
+        per = values[0].reshape(-1, 9) if last else values[0].reshape(9, -1).T
+        cells, channels = Plane(tensor, last, slice(1, 9, 3)).hits_at_least(0.5)
+        want = np.argwhere(per[:, 1:9:3] >= 0.5)              # row-major: cell, then channel
+        np.testing.assert_array_equal(np.stack([cells, channels], axis=1), want)
+
+
+def test_dfl_distances_are_the_softmax_expectation_even_for_wide_logits():
+    from edge_perception.decoders.anchor_free import dfl_distances
+    rng = np.random.default_rng(13)
+    logits = rng.normal(0.0, 3.0, (50, 64))
+    logits[7] *= 40.0                       # bins spanning hundreds: exp overflows unshifted
+    logits[8, :16] -= 200.0                 # one side far below the others
+    bins = logits.reshape(-1, 4, 16)
+    p = np.exp(bins - bins.max(axis=2, keepdims=True))
+    want = (p * np.arange(16)).sum(axis=2) / p.sum(axis=2)
+    got = dfl_distances(logits.astype(np.float32), 16)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, want, atol=2e-4)
+    assert dfl_distances(np.zeros((0, 64), np.float32), 16).shape == (0, 4)
+
+
+@pytest.mark.parametrize('max_det', [3, 5000])
+def test_nms_with_tied_scores_keeps_opencvs_order(max_det):
+    """Ties (scores in steps of 0.1) are ordered as OpenCV's stable sort orders them."""
+    import cv2
+    rng = np.random.default_rng(14)
+    xy = rng.uniform(0, 300, (400, 2))
+    boxes = np.concatenate([xy, xy + rng.uniform(5, 80, (400, 2))], axis=1).astype(np.float32)
+    scores = np.round(rng.uniform(0.3, 1.0, 400), 1).astype(np.float32)
+    classes = rng.integers(0, 2, 400).astype(np.int32)
+    span = float(boxes.max()) + 1.0
+    shifted = boxes.astype(np.float64) + (classes * span)[:, None]
+    shifted[:, 2:] -= shifted[:, :2]
+    full = np.asarray(cv2.dnn.NMSBoxes(shifted.tolist(), scores.tolist(), 0.0, 0.45)).reshape(-1)
+    np.testing.assert_array_equal(nms(boxes, scores, classes, 0.45, max_det), full[:max_det])

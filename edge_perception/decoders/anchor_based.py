@@ -18,6 +18,9 @@ Channel a*(5+nc)+k holds, for anchor a: k=0..3 box (x, y, w, h), 4 objectness, 5
 RKNN exports apply the sigmoid inside the model; RDK exports emit logits. score = obj * cls.
 """
 
+import functools
+from typing import Tuple
+
 import numpy as np
 
 from .anchor_free import _empty, Candidates
@@ -25,38 +28,69 @@ from .planes import logit, Plane, sigmoid
 from ..layouts import Binding
 
 
+@functools.lru_cache(maxsize=16)
+def _slot_geometry(levels: Tuple[Tuple[int, int, int], ...], anchors: Tuple) -> Tuple:
+    """
+    Per anchor slot (cell * 3 + anchor, strides in order): cell (col, row), stride, anchor wh.
+
+    float32 (slots, 2), (slots, 1), (slots, 2): the tables every frame's few candidates index.
+    """
+    cells, strides, sizes = [], [], []
+    for (stride, grid_h, grid_w), level_anchors in zip(levels, anchors):
+        rows, cols = np.indices((grid_h, grid_w), np.float32).reshape(2, -1)
+        per = len(level_anchors)
+        cells.append(np.repeat(np.stack([cols, rows], axis=1), per, axis=0))
+        strides.append(np.full((grid_h * grid_w * per, 1), stride, np.float32))
+        sizes.append(np.tile(np.asarray(level_anchors, np.float32), (grid_h * grid_w, 1)))
+    out = tuple(np.concatenate(t) for t in (cells, strides, sizes))
+    for table in out:
+        table.setflags(write=False)
+    return out
+
+
 def decode_anchor(outputs, binding: Binding, threshold: float) -> Candidates:
-    """Decode every stride; objectness is the cheap pre-filter (score <= objectness)."""
+    """
+    Decode every stride; objectness is the cheap pre-filter (score = obj * cls <= obj).
+
+    Per stride one comparison over the anchors' objectness channels finds the (cell, anchor)
+    slots that can hold an object, and their rows are gathered; activation, best class and
+    boxes then run once over the candidates of all strides.
+    """
     layout = binding.layout
-    activate = sigmoid if layout.scores == 'logit' else (lambda x: x)
     raw_thr = threshold if layout.scores == 'sigmoid' else logit(threshold)
     per_anchor = 5 + binding.num_classes
-    parts = []
-    offset = 0
+    slots, values = [], []
+    first = 0
     for level, anchors in zip(binding.levels, binding.anchors):
-        first, offset = offset, offset + 3 * level.grid_h * level.grid_w
         tensor = outputs[level.outputs['pred']]
-        for a, (anchor_w, anchor_h) in enumerate(anchors):
-            base = a * per_anchor
-            obj = Plane(tensor, layout.channels_last, slice(base + 4, base + 5))
-            cells = obj.cells_at_least(raw_thr)
-            if not len(cells):
-                continue
-            values = activate(Plane(tensor, layout.channels_last,
-                                    slice(base, base + per_anchor)).rows(cells))
-            scores = values[:, 5:] * values[:, 4:5]
-            class_id = scores.argmax(axis=1).astype(np.int32)
-            score = scores[np.arange(len(cells)), class_id]
-            keep = score >= threshold
-            if not keep.any():
-                continue
-            cells, values = cells[keep], values[keep]
-            grid = np.stack([cells % level.grid_w, cells // level.grid_w], axis=1)
-            xy = (values[:, 0:2] * 2 - 0.5 + grid) * level.stride
-            wh = (values[:, 2:4] * 2) ** 2 * np.array([anchor_w, anchor_h], np.float32)
-            xyxy = np.concatenate([xy - wh / 2, xy + wh / 2], axis=1).astype(np.float32)
-            parts.append((xyxy, score[keep].astype(np.float32), class_id[keep],
-                          first + cells * 3 + a))
-    if not parts:
+        n = len(anchors)
+        obj = Plane(tensor, layout.channels_last, slice(4, n * per_anchor, per_anchor))
+        cells, which = obj.hits_at_least(raw_thr)
+        if len(cells):
+            rows = Plane(tensor, layout.channels_last).rows(cells)
+            values.append(rows.reshape(len(cells), n, per_anchor)[np.arange(len(cells)), which])
+            slots.append(first + cells * n + which)
+        first += n * level.grid_h * level.grid_w
+    if not slots:
         return _empty()
-    return tuple(np.concatenate(p) for p in zip(*parts))
+    if len(slots) > 1:
+        slots, values = np.concatenate(slots), np.concatenate(values)
+    else:
+        slots, values = slots[0], values[0]
+    # the best class of the raw values is the best probability's (activation is monotonic)
+    class_id = values[:, 5:].argmax(axis=1).astype(np.int32)
+    picked = np.concatenate([values[:, :5], values[np.arange(len(slots)), 5 + class_id,
+                                                   None]], axis=1)
+    if layout.scores == 'logit':
+        picked = sigmoid(picked)
+    score = picked[:, 4] * picked[:, 5]
+    keep = score >= threshold
+    if not keep.all():
+        slots, class_id, score, picked = slots[keep], class_id[keep], score[keep], picked[keep]
+    cell, stride, size = _slot_geometry(
+        tuple((lv.stride, lv.grid_h, lv.grid_w) for lv in binding.levels),
+        tuple(tuple(map(tuple, a)) for a in binding.anchors))
+    xy = (picked[:, 0:2] * 2 - 0.5 + cell[slots]) * stride[slots]
+    wh = (picked[:, 2:4] * 2) ** 2 * size[slots]
+    xyxy = np.concatenate([xy - wh / 2, xy + wh / 2], axis=1).astype(np.float32, copy=False)
+    return xyxy, score.astype(np.float32, copy=False), class_id, slots

@@ -41,8 +41,13 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, class_id: np.ndarray, iou_threshol
         span = float(boxes.max() - min(boxes.min(), 0.0)) + 1.0
         boxes = boxes + (class_id.astype(np.float64) * span)[:, None]
     boxes[:, 2:] -= boxes[:, :2]                  # OpenCV takes x, y, w, h
-    order = np.argsort(-scores, kind='stable')
     k = min(n, 4 * max_detections)
+    if k == n:
+        # all of them: OpenCV sorts by score itself (a stable sort, as ours below)
+        keep = cv2.dnn.NMSBoxes(boxes.tolist(), scores.astype(float).tolist(),
+                                score_threshold=0.0, nms_threshold=float(iou_threshold))
+        return np.asarray(keep, dtype=np.intp).reshape(-1)[:max_detections]
+    order = np.argsort(-scores, kind='stable')
     while True:
         top = order[:k]
         keep = cv2.dnn.NMSBoxes(boxes[top].tolist(), scores[top].astype(float).tolist(),

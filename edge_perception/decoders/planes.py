@@ -39,6 +39,37 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+# (cells, C) tensors of at least this many entries are scanned as (C, cells) rows
+_VERTICAL_MIN = 1 << 17
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Return the unique values of a sorted array (np.unique without its sort and overhead)."""
+    if len(values) < 2:
+        return values
+    first = np.empty(len(values), bool)
+    first[0] = True
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    return values[first]
+
+
+def _column_max(raw: np.ndarray):
+    """
+    Maximum over axis 0 of a float tensor, or None where a comparison is the faster pass.
+
+    np.maximum.reduce is SIMD for floats on every numpy the package runs on (1.21: 0.05 ms for
+    512k floats) while np.fmax.reduce is not on 1.21 (0.5 ms), and integer maxima are scalar
+    loops on 1.21 (0.2 ms for 512k int8, 8x a comparison): ints, and float columns holding a
+    NaN (maximum propagates it, hiding the other channels), take the comparison instead.
+    """
+    if raw.dtype.kind != 'f':
+        return None
+    top = np.maximum.reduce(raw, axis=0)
+    if np.isnan(top).any():
+        return None
+    return top
+
+
 class Plane:
     """
     One output tensor as a 2-D raw view, channel-major (C, cells) or cell-major (cells, C).
@@ -96,15 +127,55 @@ class Plane:
         thr = self.raw_threshold(value)
         if thr is None:
             return np.zeros(0, np.intp)
-        above = self.raw >= thr
-        if not self.channels_last:          # (C, cells): a row-wise OR is one SIMD pass
-            return np.flatnonzero(above.any(axis=0))
-        # (cells, C): a short-axis reduction is slow, so index the few hits instead, unless
-        # there are many (a flood of candidates), where the reduction wins.
-        hits = np.flatnonzero(above)
-        if len(hits) > self.n_cells // 4:
-            return np.flatnonzero(above.any(axis=1))
-        return np.unique(hits // self.n_channels)
+        raw = self.raw
+        if self.n_channels == 1:            # score_sum, objectness: one short row
+            return np.flatnonzero((raw[:, 0] if self.channels_last else raw[0]) >= thr)
+        if not self.channels_last:
+            # (C, cells): the per-cell maximum is a vertical reduction (one SIMD pass, no
+            # boolean temporary); else a row-wise OR of the comparison, also one pass.
+            top = _column_max(raw)
+            if top is None:
+                return np.flatnonzero((raw >= thr).any(axis=0))
+            return np.flatnonzero(top >= thr)
+        # (cells, C): a reduction over the short C axis is slow (~10x a flat pass). A large
+        # contiguous tensor is read as (C, cells) rows instead (the same memory, no transpose)
+        # and reduced vertically at ~max() speed; the few columns whose maximum passes are
+        # checked entry by entry (a column holds entries of C different cells). A small one
+        # (and any int tensor, see _column_max) takes one flat comparison. A flood of
+        # candidates: the slow reduction.
+        n_channels = self.n_channels
+        top = None
+        if raw.size >= _VERTICAL_MIN and raw.flags.c_contiguous:
+            view = raw.reshape(n_channels, self.n_cells)
+            top = _column_max(view)
+        if top is not None:
+            cols = np.flatnonzero(top >= thr)
+            if len(cols) <= self.n_cells // 4:
+                r, c = np.divmod(np.flatnonzero(view[:, cols] >= thr), len(cols))
+                return _sorted_unique(np.sort((r * self.n_cells + cols[c]) // n_channels))
+        else:
+            hits = np.flatnonzero(raw >= thr)
+            if len(hits) <= self.n_cells // 4:
+                return _sorted_unique(hits // n_channels)
+        return np.flatnonzero((raw >= thr).any(axis=1))
+
+    def hits_at_least(self, value: float):
+        """
+        (cells, channels) of every entry >= ``value``, cell-major order (cells sorted).
+
+        For heads with one score per anchor slot in a cell (YOLOv5 objectness): the entries,
+        not just the cells, are wanted. Per-tensor quantisation or float only.
+        """
+        thr = self.raw_threshold(value)
+        if thr is None:
+            return np.zeros(0, np.intp), np.zeros(0, np.intp)
+        # flatnonzero on the (contiguous) comparison: ~3x faster than a 2-D nonzero
+        hits = np.flatnonzero(self.raw >= thr)
+        if self.channels_last:
+            return np.divmod(hits, self.n_channels)
+        channel, cell = np.divmod(hits, self.n_cells)
+        order = np.argsort(cell, kind='stable')
+        return cell[order], channel[order]
 
     def rows(self, cells: np.ndarray) -> np.ndarray:
         """(len(cells), C) float32 values of the given cells, dequantised."""
