@@ -24,7 +24,7 @@ one layout of the model's task once, at load time; the decoders then only read t
 task and ``ALL_LAYOUTS`` every layout by name.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import itertools
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -37,7 +37,9 @@ YOLOV5_ANCHORS = (((10, 13), (16, 30), (33, 23)),
                   ((30, 61), (62, 45), (59, 119)),
                   ((116, 90), (156, 198), (373, 326)))
 DENSE_STRIDES = (8, 16, 32)
-TASKS = ('detect', 'segment', 'pose', 'classify', 'semantic')
+# 'obb' (ultralytics' name for oriented boxes) selects the oriented detection layouts; their
+# results are detections (OrientedDetections), served by the detector node.
+TASKS = ('detect', 'segment', 'pose', 'classify', 'semantic', 'obb')
 # Mask prototypes of YOLO segmentation heads come at stride 4 (160x160 for a 640 input): any
 # 4-D output finer than the finest detection stride is taken for the prototypes.
 PROTO_MAX_STRIDE = min(DENSE_STRIDES) - 1
@@ -63,7 +65,7 @@ class LayoutSpec:
 
     name: str
     family: str
-    vendor: str                 # 'ultralytics', 'rknn' or 'rdk'
+    vendor: str                 # 'ultralytics', 'rknn', 'rdk' ('onnx', 'paddle': other exports)
     channels_last: bool         # grids are (1, H, W, C) rather than (1, C, H, W)
     scores: str
     level_roles: Tuple[Tuple[str, ...], ...] = ()   # role orders per stride, vendor's first
@@ -73,6 +75,13 @@ class LayoutSpec:
     keypoints: str = ''
     resize: str = ''
     rank: int = 0
+    # Heads beyond the YOLOv5/v8 families (see ``MORE_DETECT``); the defaults are v5/v8's.
+    reg_max: int = 0            # the head's own DFL bins (0: the card's / match_layout's)
+    anchors: Tuple = ()         # the head's own anchors (YOLOv7), else the card's
+    box: str = ''               # box coding when not the family's default (see MORE_DETECT)
+    select: str = 'nms'         # 'nms', 'topk' (end-to-end, no NMS), 'rotated' (rotated NMS)
+    same_shapes_as: str = ''    # shapes equal that layout's: matched only by name (`layout:`)
+    strides: Tuple[int, ...] = DENSE_STRIDES
 
 
 LAYOUTS: Dict[str, LayoutSpec] = {spec.name: spec for spec in (
@@ -93,6 +102,70 @@ LAYOUTS: Dict[str, LayoutSpec] = {spec.name: spec for spec in (
     LayoutSpec('rdk_yolov5', 'anchor', 'rdk', True, 'logit', (('pred',),),
                'per stride (1, H, W, 3*(5+nc)) logits: 3 outputs'),
 )}
+
+# YOLOv7 anchors (width, height in input pixels) for strides 8, 16, 32 (rknn_model_zoo
+# examples/yolov7/model/anchors_yolov7.txt, the YOLOv7 repository's cfg/deploy anchors).
+YOLOV7_ANCHORS = (((12, 16), (19, 36), (40, 28)),
+                  ((36, 75), (76, 55), (72, 146)),
+                  ((142, 110), (192, 243), (459, 401)))
+PICODET_STRIDES = (8, 16, 32, 64)
+
+# Detection heads beyond the YOLOv5/v8/v11 families (issue 12). Box codings: 'ltrb' four
+# distances in grid units (YOLOv6-N/S, no DFL); 'yolox' xy offset from the cell + log wh in
+# grid units; 'xywh' cx, cy, w, h in input pixels; 'xyxy' corners in input pixels; 'xywhr'
+# oriented boxes (centre, size, angle in radians: OrientedDetections).
+# ``same_shapes_as``: the shapes cannot tell this head from that one; `layout:` names it.
+MORE_DETECT = (
+    LayoutSpec('rknn_yolov6', 'dfl', 'rknn', False, 'sigmoid',
+               (('box', 'cls', 'score_sum'), ('box', 'cls')),
+               'per stride box (1,4,H,W) distances, cls (1,nc,H,W) [, score_sum (1,1,H,W)]: '
+               '9 or 6 outputs (YOLOv6-N/S; YOLOv6-M/L have DFL boxes: the `rknn` layout)',
+               reg_max=1, box='ltrb'),
+    LayoutSpec('rknn_ppyoloe', 'dfl', 'rknn', False, 'sigmoid',
+               (('box', 'cls', 'score_sum'), ('box', 'cls')),
+               'per stride box (1,68,H,W) DFL logits (17 bins), cls (1,nc,H,W) '
+               '[, score_sum (1,1,H,W)]: 9 or 6 outputs (PP-YOLOE(+))', reg_max=17),
+    LayoutSpec('rknn_yolox', 'objectness', 'rknn', False, 'sigmoid', (('pred1',),),
+               'per stride (1, 5+nc, H, W): xy offset, log wh, objectness and class '
+               'probabilities: 3 outputs (YOLOX)', box='yolox'),
+    LayoutSpec('rknn_yolov7', 'anchor', 'rknn', False, 'sigmoid', (('pred',),),
+               'per stride (1, 3*(5+nc), H, W), sigmoid applied, YOLOv7 anchors: 3 outputs',
+               anchors=YOLOV7_ANCHORS, same_shapes_as='rknn_yolov5'),
+    LayoutSpec('rknn_yolov10', 'dfl_topk', 'rknn', False, 'sigmoid',
+               (('box', 'cls', 'score_sum'), ('box', 'cls')),
+               'per stride box (1,64,H,W), cls (1,nc,H,W) [, score_sum]: 9 or 6 outputs of '
+               'the one-to-one head, top-k without NMS (YOLOv10)',
+               select='topk', same_shapes_as='rknn'),
+    LayoutSpec('onnx_yolov5', 'dense_obj', 'onnx', False, 'sigmoid',
+               pattern='1 output (1, anchors, 5+nc): cx, cy, w, h in input pixels, objectness, '
+               "class probabilities (YOLOv5/YOLOv7/YOLOv6 repositories' ONNX exports)",
+               box='xywh'),
+    LayoutSpec('onnx_yolox', 'dense_obj', 'onnx', False, 'sigmoid',
+               pattern='1 output (1, anchors, 5+nc) not decoded: xy offset, log wh, '
+               'objectness, class probabilities (YOLOX export_onnx.py)',
+               box='yolox', same_shapes_as='onnx_yolov5'),
+    LayoutSpec('ultralytics_e2e', 'end_to_end', 'ultralytics', False, 'sigmoid',
+               pattern='1 output (1, max_det, 6): x1, y1, x2, y2 in input pixels, score, class '
+               '(YOLOv10, YOLO26 end-to-end heads: no NMS)', box='xyxy', select='topk'),
+    # every class above the threshold is a candidate, NMS per class (Paddle's multiclass NMS)
+    LayoutSpec('paddle_picodet', 'dfl_topk', 'paddle', True, 'sigmoid',
+               (('cls', 'box'),),
+               'per stride scores (1, cells, nc) and DFL boxes (1, cells, 32): 8 outputs, '
+               'strides 8-64, grids rounded up (PP-PicoDet via paddle2onnx, no NMS inside)',
+               reg_max=8, strides=PICODET_STRIDES),   # reg_max 7 in Paddle: 8 bins
+    LayoutSpec('rknn_obb', 'obb', 'rknn', False, 'logit', (('boxcls',),),
+               'per stride (1, 64+nc, H, W) DFL logits + class logits, then the angle '
+               '(1, 1, anchors) sigmoided: 4 outputs (YOLOv8-OBB)',
+               global_roles=('angle',), box='xywhr', select='rotated'),
+    LayoutSpec('ultralytics_obb', 'obb_dense', 'ultralytics', False, 'sigmoid',
+               pattern='1 output (1, 4+nc+1, anchors): cx, cy, w, h in input pixels, class '
+               'scores, angle in radians (YOLOv8/YOLO11-OBB)', box='xywhr', select='rotated',
+               same_shapes_as='ultralytics'),     # 4+nc+1 rows: nc+1 classes of the plain head
+    LayoutSpec('ultralytics_e2e_obb', 'end_to_end', 'ultralytics', False, 'sigmoid',
+               pattern='1 output (1, max_det, 7): cx, cy, w, h in input pixels, score, class, '
+               'angle in radians (YOLO26-OBB end-to-end head: no NMS)', box='xywhr',
+               select='topk'),
+)
 
 _SEGMENT = (
     LayoutSpec('ultralytics_seg', 'dense', 'ultralytics', False, 'sigmoid',
@@ -139,11 +212,14 @@ _SEMANTIC = (
                resize='stretch'),
 )
 TASK_LAYOUTS: Dict[str, Dict[str, LayoutSpec]] = {
-    'detect': LAYOUTS,
+    'detect': dict(LAYOUTS, **{spec.name: spec for spec in MORE_DETECT}),
     'segment': {spec.name: spec for spec in _SEGMENT},
     'pose': {spec.name: spec for spec in _POSE},
     'classify': {spec.name: spec for spec in _CLASSIFY},
     'semantic': {spec.name: spec for spec in _SEMANTIC},
+    # task 'obb' (ultralytics metadata, or the card): the oriented heads, all by shape
+    'obb': {spec.name: replace(spec, same_shapes_as='') for spec in MORE_DETECT
+            if spec.box == 'xywhr'},
 }
 ALL_LAYOUTS: Dict[str, LayoutSpec] = {
     name: spec for table in TASK_LAYOUTS.values() for name, spec in table.items()}
@@ -182,7 +258,7 @@ class Binding:
 
     def describe(self) -> str:
         """One line for logs: layout name, classes and what each output is."""
-        if self.layout.family in ('dense', 'vector', 'semantic'):
+        if 'dense' in self.global_outputs:
             where = f'output {self.output_shapes[self.global_outputs.get("dense", 0)]}'
         else:
             where = '; '.join(
@@ -216,6 +292,11 @@ def _role_channels(role: str, num_classes: Optional[int], reg_max: int, mask_dim
         if num_keypoints:
             return lambda c: c == 3 * num_keypoints
         return lambda c: c > 0 and c % 3 == 0
+    if role == 'pred1':         # one anchor per cell: box, objectness, classes (YOLOX)
+        if num_classes:
+            return lambda c: c == 5 + num_classes
+        # a channel count a YOLOv5 head (3 anchors) also has needs the class count
+        return lambda c: c > 5 and not (c % 3 == 0 and c // 3 > 5)
     if role == 'pred':
         if num_classes:
             return lambda c: c == 3 * (5 + num_classes)
@@ -256,11 +337,28 @@ def _classes_of(roles: Dict[str, int], channels: Dict[int, int], reg_max: int) -
         return channels[roles['cls']]
     if 'boxcls' in roles:
         return channels[roles['boxcls']] - 4 * reg_max
+    if 'pred1' in roles:
+        return channels[roles['pred1']] - 5
     return channels[roles['pred']] // 3 - 5
 
 
-def _total_anchors(input_hw) -> int:
-    return sum((input_hw[0] // s) * (input_hw[1] // s) for s in DENSE_STRIDES)
+def _total_anchors(input_hw, strides=DENSE_STRIDES) -> int:
+    return sum((input_hw[0] // s) * (input_hw[1] // s) for s in strides)
+
+
+def _flat_grids(input_hw, strides) -> Dict[int, Tuple[int, int, int]]:
+    """Cells -> (stride, h, w) of per-stride (1, cells, C) outputs (grids rounded up)."""
+    h, w = input_hw
+    return {-(-h // s) * -(-w // s): (s, -(-h // s), -(-w // s)) for s in strides}
+
+
+def _flat_shape(shape, input_hw, strides) -> Tuple[int, int, int, int]:
+    """(stride, h, w, channels) of a (1, cells, C) per-stride output, or _NoMatch."""
+    grids = _flat_grids(input_hw, strides)
+    if len(shape) != 3 or shape[0] != 1 or shape[1] not in grids:
+        raise _NoMatch(f'output {tuple(shape)} is no (1, cells, C) output of strides '
+                       f'{list(strides)} (cells {sorted(grids, reverse=True)})')
+    return grids[shape[1]] + (shape[2],)
 
 
 def _find_globals(spec, shapes, input_hw, num_keypoints) -> Dict[str, int]:
@@ -278,6 +376,10 @@ def _find_globals(spec, shapes, input_hw, num_keypoints) -> Dict[str, int]:
                     hits.append(idx)
             what = 'one mask prototype output ' + (
                 '(1, H/4, W/4, 32)' if spec.channels_last else '(1, 32, H/4, W/4)')
+        elif role == 'angle':       # (1, 1, anchors): OBB rotation, one per anchor
+            anchors = _total_anchors(input_hw)
+            hits = [idx for idx, s in enumerate(shapes) if tuple(s) == (1, 1, anchors)]
+            what = f'one angle output (1, 1, {anchors})'
         else:       # 'kpts': (1, K, 3, anchors)
             anchors = _total_anchors(input_hw)
             hits = [idx for idx, s in enumerate(shapes)
@@ -292,6 +394,11 @@ def _find_globals(spec, shapes, input_hw, num_keypoints) -> Dict[str, int]:
 
 def _bind_grid(spec, shapes, input_hw, num_classes, reg_max, anchors,
                num_keypoints=None) -> Binding:
+    if spec.reg_max and reg_max == DEFAULT_REG_MAX:
+        reg_max = spec.reg_max          # the head's own bins, unless the card names others
+    if spec.anchors and _as_anchors(anchors) == YOLOV5_ANCHORS:
+        anchors = spec.anchors
+    flat = spec.strides != DENSE_STRIDES
     globals_ = _find_globals(spec, shapes, input_hw, num_keypoints)
     mask_dim = 0
     if 'protos' in globals_:
@@ -301,7 +408,8 @@ def _bind_grid(spec, shapes, input_hw, num_classes, reg_max, anchors,
     for idx, shape in enumerate(shapes):
         if idx in globals_.values():
             continue
-        stride, h, w, c = _grid_shape(shape, spec.channels_last, input_hw)
+        stride, h, w, c = _flat_shape(shape, input_hw, spec.strides) if flat else \
+            _grid_shape(shape, spec.channels_last, input_hw)
         by_stride.setdefault(stride, []).append((idx, c, h, w))
         channels[idx] = c
     errors = []
@@ -320,6 +428,9 @@ def _bind_grid(spec, shapes, input_hw, num_classes, reg_max, anchors,
                 levels.append(Level(stride, group[0][2], group[0][3], assigned))
             if spec.family == 'anchor' and len(anchors) != len(levels):
                 raise _NoMatch(f'{len(levels)} strides but {len(anchors)} anchor sets')
+            if flat and [lv.stride for lv in levels] != list(spec.strides):
+                raise _NoMatch(f'strides {[lv.stride for lv in levels]}, expected '
+                               f'{list(spec.strides)}')
             if globals_ and [lv.stride for lv in levels] != list(DENSE_STRIDES):
                 raise _NoMatch(f'strides {[lv.stride for lv in levels]}, expected '
                                f'{list(DENSE_STRIDES)}')
@@ -358,6 +469,9 @@ def _bind_dense(spec, shapes, input_hw, num_classes, num_keypoints=None) -> Bind
         transposed = b == 4 + num_classes + extra and a != 4 + num_classes + extra
     else:
         transposed = a == expected and b != expected
+        if not transposed and b != expected:
+            raise _NoMatch(f'output {tuple(shapes[index])} has no axis of the {expected} '
+                           'anchors')
     c = b if transposed else a
     if spec.task == 'pose' and not extra:
         # K unknown: with the classes known it follows, else assume the COCO 17
@@ -373,6 +487,65 @@ def _bind_dense(spec, shapes, input_hw, num_classes, num_keypoints=None) -> Bind
                    global_outputs=dict(globals_, dense=index),
                    num_keypoints=extra // 3 if spec.task == 'pose' else 0,
                    mask_dim=extra if 'protos' in globals_ else 0)
+
+
+def _as_anchors(anchors) -> Tuple:
+    return tuple(tuple(tuple(int(v) for v in a) for a in level) for level in anchors)
+
+
+def _one_output(spec, shapes, what) -> Tuple[int, ...]:
+    if len(shapes) != 1 or len(shapes[0]) != 3 or shapes[0][0] != 1:
+        raise _NoMatch(f'needs 1 output {what}, model has {[tuple(s) for s in shapes]}')
+    return tuple(shapes[0])
+
+
+def _dense_levels(input_hw) -> Tuple[Level, ...]:
+    """Strides 8, 16, 32 of a dense output (its anchor axis: finest stride first)."""
+    h, w = input_hw
+    return tuple(Level(s, h // s, w // s, {}) for s in DENSE_STRIDES)
+
+
+def _bind_dense_obj(spec, shapes, input_hw, num_classes) -> Binding:
+    """(1, anchors, 5+nc): one anchor per cell, or three (YOLOv5/YOLOv7 repositories)."""
+    _, a, c = _one_output(spec, shapes, '(1, anchors, 5+nc)')
+    cells = _total_anchors(input_hw)
+    allowed = (cells,) if spec.box == 'yolox' else (cells, 3 * cells)
+    if a not in allowed:
+        raise _NoMatch(f'output {(1, a, c)}: {a} anchors, expected '
+                       + ' or '.join(map(str, allowed)) + f' for a {input_hw[0]}x{input_hw[1]} '
+                       'input')
+    if c < 6 or (num_classes and c != 5 + num_classes):
+        raise _NoMatch(f'output {(1, a, c)} has no 5+nc axis'
+                       + (f' for {num_classes} classes' if num_classes else ''))
+    return Binding(spec, c - 5, _dense_levels(input_hw), dense_transposed=True,
+                   output_shapes=(tuple(shapes[0]),), global_outputs={'dense': 0})
+
+
+def _bind_end_to_end(spec, shapes, num_classes) -> Binding:
+    """(1, max_det, 6) (7 with an angle): boxes, score, class after the model's own top-k."""
+    want = 7 if spec.box == 'xywhr' else 6
+    _, n, c = _one_output(spec, shapes, f'(1, max_det, {want})')
+    if c != want or n < 1:
+        raise _NoMatch(f'output {(1, n, c)} is not (1, max_det, {want})')
+    return Binding(spec, num_classes or 0, dense_transposed=True,
+                   output_shapes=(tuple(shapes[0]),), global_outputs={'dense': 0})
+
+
+def _bind_obb_dense(spec, shapes, input_hw, num_classes) -> Binding:
+    """(1, 4+nc+1, anchors), as the ultralytics OBB export gives it (never transposed)."""
+    _, c, b = _one_output(spec, shapes, '(1, 4+nc+1, anchors)')
+    expected = _total_anchors(input_hw)
+    a, transposed = c, False
+    if b != expected:
+        raise _NoMatch(f'output {(1, a, b)} has no axis of the {expected} anchors')
+    if not num_classes:
+        raise _NoMatch(f'output {(1, a, b)}: without the class count it is read as the plain '
+                       "ultralytics head (4+nc rows); the card's classes tell them apart")
+    if c != 5 + num_classes:
+        raise _NoMatch(f'output {(1, a, b)} has no 4+nc+1 axis'
+                       + (f' for {num_classes} classes' if num_classes else ''))
+    return Binding(spec, c - 5, dense_transposed=transposed, output_shapes=(tuple(shapes[0]),),
+                   global_outputs={'dense': 0})
 
 
 def _bind_vector(spec, shapes, num_classes) -> Binding:
@@ -407,6 +580,12 @@ def _bind_semantic(spec, shapes, input_hw, num_classes) -> Binding:
 def _bind(spec, shapes, input_hw, num_classes, reg_max, anchors, num_keypoints) -> Binding:
     if spec.family == 'dense':
         return _bind_dense(spec, shapes, input_hw, num_classes, num_keypoints)
+    if spec.family == 'dense_obj':
+        return _bind_dense_obj(spec, shapes, input_hw, num_classes)
+    if spec.family == 'end_to_end':
+        return _bind_end_to_end(spec, shapes, num_classes)
+    if spec.family == 'obb_dense':
+        return _bind_obb_dense(spec, shapes, input_hw, num_classes)
     if spec.family == 'vector':
         return _bind_vector(spec, shapes, num_classes)
     if spec.family == 'semantic':
@@ -436,7 +615,8 @@ def match_layout(shapes: Sequence[Sequence[int]], input_hw: Tuple[int, int],
             raise LayoutError(f'layout {layout!r} is a {ALL_LAYOUTS[layout].task} layout, but '
                               f'the model\'s task is {task}; {task} layouts: {", ".join(table)}')
         raise LayoutError(f'unknown layout {layout!r}; known: {", ".join(ALL_LAYOUTS)}')
-    candidates = [table[layout]] if layout != 'auto' else list(table.values())
+    candidates = [table[layout]] if layout != 'auto' else \
+        [spec for spec in table.values() if not spec.same_shapes_as]
     matches, reasons = [], {}
     for spec in candidates:
         try:
@@ -447,6 +627,11 @@ def match_layout(shapes: Sequence[Sequence[int]], input_hw: Tuple[int, int],
     if not matches:
         lines = '\n'.join(f'  - {name}: {table[name].pattern}\n      not this model: {why}'
                           for name, why in reasons.items())
+        by_name = [f'{s.name} (shapes of {s.same_shapes_as})' for s in table.values()
+                   if s.same_shapes_as and layout == 'auto']
+        if by_name:
+            lines += '\n  chosen only by name (`layout:`), same shapes as another: ' + \
+                ', '.join(by_name)
         kind = 'detection' if task == 'detect' else task
         raise LayoutError(
             f'the model outputs {shapes} (input {input_hw[0]}x{input_hw[1]}'
@@ -458,6 +643,9 @@ def match_layout(shapes: Sequence[Sequence[int]], input_hw: Tuple[int, int],
     if len(matches) > 1:
         matches = [m for m in matches if m.in_vendor_order] or matches
     if len(matches) > 1:
+        # a shape a YOLOv5/v8 head also fits (the class count unknown) stays read as theirs
+        matches = [m for m in matches if m.layout not in MORE_DETECT] or matches
+    if len(matches) > 1 and all(m.layout.family == 'vector' for m in matches):
         # plain ONNX of a (1, nc) classifier: the ultralytics export, softmax inside
         matches = [m for m in matches if m.layout.vendor == 'ultralytics'] or matches
     if len(matches) > 1:

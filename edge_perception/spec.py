@@ -32,7 +32,7 @@ from typing import Dict, Optional, Tuple
 import yaml
 
 from .errors import ModelLoadError
-from .layouts import ALL_LAYOUTS, DEFAULT_REG_MAX, TASKS, YOLOV5_ANCHORS
+from .layouts import ALL_LAYOUTS, DEFAULT_REG_MAX, TASK_LAYOUTS, TASKS, YOLOV5_ANCHORS
 from .preprocess import InputSpec, tuple3
 
 PACKAGE_SCHEME = 'python-package://'
@@ -177,7 +177,7 @@ def load_card(path: str) -> ModelSpec:
     if layout != 'auto' and layout not in ALL_LAYOUTS:
         raise ModelLoadError(f'model card {path}: layout {layout!r} unknown; '
                              f'use auto or one of {sorted(ALL_LAYOUTS)}')
-    if layout != 'auto' and ALL_LAYOUTS[layout].task != task:
+    if layout != 'auto' and layout not in TASK_LAYOUTS[task]:    # ('obb' takes oriented heads)
         raise ModelLoadError(f'model card {path}: layout {layout!r} is for task '
                              f'{ALL_LAYOUTS[layout].task!r}, the card says task {task!r}')
     keypoints = card.get('keypoints') or ()

@@ -28,8 +28,12 @@ import numpy as np
 from .anchor_based import decode_anchor
 from .anchor_free import decode_dense, decode_dfl
 from .classify import ClassScores, decode_classes
+from .end_to_end import decode_dfl_topk, decode_end_to_end, select_top_k
 from .instances import gather_rows, instance_masks, keypoints
 from .nms import nms
+from .objectness import decode_dense_obj, decode_objectness
+from .oriented import (box_angles, decode_obb, decode_obb_dense, obb_to_source,
+                       OrientedDetections, rotated_nms)
 from .semantic import decode_semantic
 from ..keypoints import keypoint_names as _keypoint_names
 from ..layouts import Binding, DEFAULT_REG_MAX, match_layout, YOLOV5_ANCHORS
@@ -39,7 +43,10 @@ from ..tensors import shape_of
 
 Result = Union[Detections, Classifications, SemanticMap]
 
-FAMILIES = {'dense': decode_dense, 'dfl': decode_dfl, 'anchor': decode_anchor}
+FAMILIES = {'dense': decode_dense, 'dfl': decode_dfl, 'anchor': decode_anchor,
+            'objectness': decode_objectness, 'dense_obj': decode_dense_obj,
+            'dfl_topk': decode_dfl_topk, 'end_to_end': decode_end_to_end,
+            'obb': decode_obb, 'obb_dense': decode_obb_dense}
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,9 @@ class Decoder:
     """
     Raw outputs of one detection, segmentation or pose model -> Detections in source pixels.
 
-    Segmentation: ``masks`` (N, H, W) bool at source resolution, computed for the detections
-    NMS kept only. Pose: ``keypoints`` (N, K, 3), x, y in source pixels and a confidence.
+    Segmentation: ``masks`` (``InstanceMasks``, at source resolution, each computed and kept
+    inside its box; ``.dense()`` for the (N, H, W) bool array), for the detections NMS kept
+    only. Pose: ``keypoints`` (N, K, 3), x, y in source pixels and a confidence.
     """
 
     def __init__(self, binding: Binding, class_names: Sequence[str] = (),
@@ -98,9 +106,23 @@ class Decoder:
         if options.classes and len(class_id):
             keep = np.isin(class_id, options.classes)
             xyxy, score, class_id, anchor = xyxy[keep], score[keep], class_id[keep], anchor[keep]
-        keep = nms(xyxy, score, class_id, options.nms_threshold, options.max_detections,
-                   options.agnostic_nms)
+        select = binding.layout.select
+        oriented = binding.layout.box == 'xywhr'
+        angle = box_angles(outputs, binding, anchor) if oriented else None
+        if select == 'topk':            # end-to-end heads: no NMS
+            keep = select_top_k(score, options.max_detections)
+        elif select == 'rotated':
+            keep = rotated_nms(xyxy, angle, score, class_id, options.nms_threshold,
+                               options.max_detections, options.agnostic_nms)
+        else:
+            keep = nms(xyxy, score, class_id, options.nms_threshold, options.max_detections,
+                       options.agnostic_nms)
         xyxy, score, class_id, anchor = xyxy[keep], score[keep], class_id[keep], anchor[keep]
+        if angle is not None:
+            angle = angle[keep]
+            if letterbox is not None:
+                xyxy = obb_to_source(letterbox, xyxy)
+            return OrientedDetections(xyxy, score, class_id, self.class_names, angle=angle)
         if letterbox is not None:
             xyxy = letterbox.boxes_to_source(xyxy)
         masks = points = None

@@ -37,9 +37,9 @@ from geometry_msgs.msg import Point32
 import numpy as np
 
 try:
-    from ai_msgs.msg import Capture, Perf, PerceptionTargets, Point, Roi, Target
+    from ai_msgs.msg import Attribute, Capture, Perf, PerceptionTargets, Point, Roi, Target
 except ImportError:     # not a TROS system: the nodes publish vision_msgs only
-    Capture = Perf = PerceptionTargets = Point = Roi = Target = None
+    Attribute = Capture = Perf = PerceptionTargets = Point = Roi = Target = None
 
 __all__ = ['available', 'classification_targets', 'detection_targets', 'perf',
            'perception_targets', 'semantic_targets']
@@ -78,11 +78,17 @@ def detection_targets(detections, width: int, height: int, keypoint_kind: str = 
     """Return one Target per detection (with its keypoints when the model gives them)."""
     targets = []
     keypoints = detections.keypoints
-    for index, (box, score, name) in enumerate(zip(detections.xyxy.tolist(),
-                                                   detections.confidence.tolist(),
+    # oriented boxes: the roi is the rotated rectangle's bounding box, the angle an attribute
+    angle = getattr(detections, 'angle', None)
+    boxes = detections.xyxy.tolist() if angle is None else np.concatenate(
+        [detections.corners.min(axis=1), detections.corners.max(axis=1)], axis=1).tolist()
+    for index, (box, score, name) in enumerate(zip(boxes, detections.confidence.tolist(),
                                                    detections.names)):
         target = Target(type=name, track_id=0)
         target.rois = [_roi(name, *box, width, height, score)]
+        if angle is not None:
+            target.attributes = [Attribute(type='angle', value=float(angle[index]),
+                                           confidence=float(score))]
         if keypoints is not None:
             points = keypoints[index].astype(float)
             target.points = [Point(
