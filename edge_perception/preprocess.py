@@ -18,13 +18,25 @@ Letterbox or stretch, colour order, normalisation, NCHW/NHWC, float/uint8: all r
 InputSpec, and the Letterbox returned maps outputs back to source pixels. NV12 (the D-Robotics
 BPU input) is one more colour: a flat uint8 Y plane followed by interleaved U/V, and NV12 camera
 frames (``Nv12Frame``) pass straight through when they already have the network's size.
+``preprocess`` resizes the source once, straight into the tensor (``fused_preprocess``); YUV
+camera frames (``yuv_frames``) are converted only as far as the result stays bit for bit that
+of converting the whole frame first.
 """
 
 from dataclasses import dataclass
+import functools
 from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
+
+from .fused_preprocess import letterbox_tensor
+# the YUV frames and the vendor's BGR -> NV12 live in yuv_frames; their home used to be here
+from .yuv_frames import bgr_to_nv12, check_nv12_size, Nv12Frame, Yuv422Frame, YuvFrame
+
+__all__ = ['InputSpec', 'Letterbox', 'letterbox', 'letterbox_geometry', 'center_crop',
+           'to_tensor', 'as_bgr', 'preprocess', 'value_tables', 'tuple3', 'bgr_to_nv12',
+           'check_nv12_size', 'Nv12Frame', 'Yuv422Frame', 'YuvFrame']
 
 LAYOUTS = ('nchw', 'nhwc')
 DTYPES = ('float32', 'float16', 'uint8')
@@ -151,6 +163,24 @@ def center_crop(image: np.ndarray, width: int, height: int,
             Letterbox(new_w / src_w, new_h / src_h, -x0, -y0, src_w, src_h))
 
 
+def letterbox_geometry(src_w: int, src_h: int, width: int, height: int,
+                       keep_ratio: bool = True) -> Tuple[int, int, int, int]:
+    """
+    Return (new_w, new_h, pad_x, pad_y): the resized content's size and its top-left corner.
+
+    ultralytics' LetterBox (see ``letterbox``) when keeping the ratio; the whole input otherwise.
+    """
+    if src_h == 0 or src_w == 0:
+        raise ValueError('cannot letterbox an empty image')
+    if keep_ratio:
+        ratio = min(width / src_w, height / src_h)
+        new_w = max(1, min(width, int(round(src_w * ratio))))
+        new_h = max(1, min(height, int(round(src_h * ratio))))
+    else:
+        new_w, new_h = width, height
+    return new_w, new_h, (width - new_w) // 2, (height - new_h) // 2
+
+
 def letterbox(image: np.ndarray, width: int, height: int, pad_value: int = 114,
               keep_ratio: bool = True,
               interpolation: str = 'linear') -> Tuple[np.ndarray, Letterbox]:
@@ -164,19 +194,11 @@ def letterbox(image: np.ndarray, width: int, height: int, pad_value: int = 114,
     """
     interp = _cv2_interpolation(interpolation)
     src_h, src_w = image.shape[:2]
-    if src_h == 0 or src_w == 0:
-        raise ValueError('cannot letterbox an empty image')
-    if keep_ratio:
-        ratio = min(width / src_w, height / src_h)
-        new_w = max(1, min(width, int(round(src_w * ratio))))
-        new_h = max(1, min(height, int(round(src_h * ratio))))
-    else:
-        new_w, new_h = width, height
+    new_w, new_h, pad_x, pad_y = letterbox_geometry(src_w, src_h, width, height, keep_ratio)
     if (new_w, new_h) != (src_w, src_h):
         resized = cv2.resize(image, (new_w, new_h), interpolation=interp)
     else:
         resized = image
-    pad_x, pad_y = (width - new_w) // 2, (height - new_h) // 2
     if (new_w, new_h) != (width, height):
         value = (pad_value,) * (image.shape[2] if image.ndim == 3 else 1)
         resized = cv2.copyMakeBorder(resized, pad_y, height - new_h - pad_y, pad_x,
@@ -217,86 +239,72 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
     raise ValueError(f'image shape {image.shape} is not (H, W[, 1|3|4])')
 
 
-def check_nv12_size(width: int, height: int) -> None:
-    """Raise ValueError unless width x height can be NV12 (positive and even: 2x2 chroma)."""
-    if width <= 0 or height <= 0 or width % 2 or height % 2:
-        raise ValueError(f'NV12 needs an even width and height (its U/V plane is subsampled '
-                         f'2x2), got {width}x{height}')
-
-
-class Nv12Frame:
-    """
-    A frame that is already NV12: a Y plane (height x width) then interleaved U, V at half size.
-
-    data: a uint8 array of width*height*3/2 bytes in any shape (flat, or (height*3/2, width) as
-    OpenCV and ROS ``nv12`` Images hold it). It is kept as given (no copy).
-    """
-
-    __slots__ = ('data', 'width', 'height')
-
-    def __init__(self, data: np.ndarray, width: int, height: int):
-        width, height = int(width), int(height)
-        check_nv12_size(width, height)
-        if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
-            raise ValueError('NV12 data must be a uint8 numpy array')
-        if data.size != width * height * 3 // 2:
-            raise ValueError(f'NV12 {width}x{height} needs {width * height * 3 // 2} bytes, '
-                             f'got {data.size}')
-        self.data, self.width, self.height = data, width, height
-
-    @property
-    def flat(self) -> np.ndarray:
-        """Return the buffer as a flat array (a view when the data is contiguous)."""
-        return self.data.reshape(-1)
-
-    def to_bgr(self) -> np.ndarray:
-        """Return the frame as a BGR image (OpenCV's BT.601 NV12 conversion)."""
-        return cv2.cvtColor(self.data.reshape(self.height * 3 // 2, self.width),
-                            cv2.COLOR_YUV2BGR_NV12)
-
-
-def bgr_to_nv12(image: np.ndarray) -> np.ndarray:
-    """
-    Convert a BGR image with even sides to a flat NV12 buffer, as the D-Robotics demos do.
-
-    OpenCV's BGR -> I420 (BT.601, limited range), then the U and V planes interleaved, U first.
-    """
-    height, width = image.shape[:2]
-    check_nv12_size(width, height)
-    i420 = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420).reshape(-1)
-    area = height * width
-    nv12 = np.empty_like(i420)
-    nv12[:area] = i420[:area]
-    nv12[area::2] = i420[area:area + area // 4]
-    nv12[area + 1::2] = i420[area + area // 4:]
-    return nv12
-
-
 def preprocess(image_bgr, spec: InputSpec) -> Tuple[np.ndarray, Letterbox]:
     """
     Source image -> (input tensor, transform to map outputs back).
 
-    image_bgr: a BGR (or gray/BGRA) uint8 image, or an Nv12Frame. An Nv12Frame of exactly the
-    input size goes to an NV12 model as it is (no conversion, no copy); otherwise it is
-    converted to BGR and takes the normal way.
+    image_bgr: a BGR (or gray/BGRA) uint8 image, or a YuvFrame (Nv12Frame, Yuv422Frame). An
+    Nv12Frame of exactly the input size goes to an NV12 model as it is (no conversion, no
+    copy). Everything else is resized once, straight into the tensor's layout
+    (``fused_preprocess``): the same numbers as converting a YUV frame to BGR, letterboxing
+    (``letterbox``) and then ``to_tensor``, bit for bit.
     """
     if isinstance(image_bgr, Nv12Frame):
         frame = image_bgr
         if spec.color == 'nv12' and (frame.width, frame.height) == (spec.width, spec.height):
             return frame.flat, Letterbox(1.0, 1.0, 0, 0, frame.width, frame.height)
-        image_bgr = frame.to_bgr()
-    image = as_bgr(image_bgr)
     if spec.resize == 'center_crop':
+        image = as_bgr(image_bgr.to_bgr() if isinstance(image_bgr, YuvFrame) else image_bgr)
         boxed, info = center_crop(image, spec.width, spec.height, spec.interpolation)
+        if spec.color == 'nv12':
+            return bgr_to_nv12(boxed), info
+        if spec.color == 'rgb':
+            boxed = cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB)
+        return to_tensor(boxed, spec), info
+    source = _resizable(image_bgr)
+    if isinstance(source, YuvFrame):
+        src_w, src_h = source.width, source.height
     else:
-        boxed, info = letterbox(image, spec.width, spec.height, spec.pad_value,
-                                keep_ratio=spec.resize == 'letterbox',
-                                interpolation=spec.interpolation)
-    if spec.color == 'nv12':
-        return bgr_to_nv12(boxed), info
-    if spec.color == 'rgb':
-        boxed = cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB)
-    return to_tensor(boxed, spec), info
+        src_h, src_w = source.shape[:2]
+    new_w, new_h, pad_x, pad_y = letterbox_geometry(src_w, src_h, spec.width, spec.height,
+                                                    spec.resize == 'letterbox')
+    tables = None
+    if spec.dtype != 'uint8':
+        tables = value_tables(spec.layout, tuple(spec.mean), tuple(spec.std))
+    tensor = letterbox_tensor(source, spec, (pad_x, pad_y, new_w, new_h),
+                              _cv2_interpolation(spec.interpolation), tables)
+    return tensor, Letterbox(new_w / src_w, new_h / src_h, pad_x, pad_y, src_w, src_h)
+
+
+def _resizable(image):
+    """Return a YuvFrame, a (H, W) grey or an (H, W, 3) BGR array (what is resized as it is)."""
+    if isinstance(image, YuvFrame):
+        return image
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8:
+        if image.ndim == 2:
+            return image
+        if image.ndim == 3 and image.shape[2] == 1:
+            return image[..., 0]
+    return as_bgr(image)
+
+
+@functools.lru_cache(maxsize=32)
+def value_tables(layout: str, mean: Tuple[float, float, float],
+                 std: Tuple[float, float, float]) -> np.ndarray:
+    """
+    Return (3, 256) float32: what ``to_tensor`` makes of each uint8 level, per channel.
+
+    Computed by ``to_tensor`` itself on a ramp of all 256 levels: its arithmetic is per value,
+    so looking a pixel up here gives exactly what converting the whole image gives.
+    """
+    ramp = np.repeat(np.arange(256, dtype=np.uint8).reshape(1, 256, 1), 3, axis=2)
+    spec = InputSpec(height=1, width=256, layout=layout, dtype='float32', color='bgr',
+                     mean=mean, std=std)
+    tensor = to_tensor(ramp, spec)
+    tables = tensor[0, :, 0, :] if layout == 'nchw' else tensor[0, 0].T
+    tables = np.ascontiguousarray(tables, dtype=np.float32)
+    tables.flags.writeable = False
+    return tables
 
 
 def tuple3(values: Sequence[float], name: str) -> Tuple[float, float, float]:

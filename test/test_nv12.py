@@ -15,7 +15,7 @@
 
 import cv2
 from edge_perception.preprocess import (bgr_to_nv12, InputSpec, letterbox, Nv12Frame,
-                                        preprocess)
+                                        preprocess, Yuv422Frame)
 import numpy as np
 import pytest
 
@@ -130,3 +130,24 @@ def test_bad_nv12_frames_and_specs_are_rejected():
         Nv12Frame(np.zeros(115200, np.float32), 320, 240)
     with pytest.raises(ValueError, match='nv12 needs dtype uint8'):
         InputSpec(color='nv12', dtype='float32')
+
+
+def test_bad_yuv422_frames_are_rejected_with_the_reason():
+    with pytest.raises(ValueError, match='positive, even width'):
+        Yuv422Frame(np.zeros((4, 3, 2), np.uint8), 3, 4)
+    with pytest.raises(ValueError, match=r'shape \(4, 6, 2\), got \(4, 6, 3\)'):
+        Yuv422Frame(np.zeros((4, 6, 3), np.uint8), 6, 4)
+    with pytest.raises(ValueError, match='uint8'):
+        Yuv422Frame(np.zeros((4, 6, 2), np.float32), 6, 4)
+    with pytest.raises(ValueError, match="order 'yvyu' is not one of"):
+        Yuv422Frame(np.zeros((4, 6, 2), np.uint8), 6, 4, 'yvyu')
+
+
+def test_nv12_frame_letterboxed_for_an_nv12_model_equals_the_vendor_way_via_bgr():
+    """An nv12 camera frame of another size: as if converted to BGR first (the reference)."""
+    image = natural_image(1080, 1920)
+    frame = Nv12Frame(bgr_to_nv12(image), 1920, 1080)
+    tensor, box = preprocess(frame, nv12_spec(640, 640, pad_value=127))
+    boxed, expected_box = letterbox(frame.to_bgr(), 640, 640, 127)
+    np.testing.assert_array_equal(tensor, vendor_bgr2nv12(boxed))
+    assert box == expected_box

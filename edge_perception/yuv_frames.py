@@ -1,0 +1,193 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+Camera frames kept in their YUV encoding until pre-processing: NV12 and packed YUV 4:2:2.
+
+``preprocess`` converts only what the model's input needs from them (see
+``edge_perception.fused_preprocess``); ``to_bgr`` gives the whole frame as OpenCV converts it
+(BT.601, limited range), which is the reference every faster path is held to.
+"""
+
+from typing import Optional
+
+import cv2
+import numpy as np
+
+
+def check_nv12_size(width: int, height: int) -> None:
+    """Raise ValueError unless width x height can be NV12 (positive and even: 2x2 chroma)."""
+    if width <= 0 or height <= 0 or width % 2 or height % 2:
+        raise ValueError(f'NV12 needs an even width and height (its U/V plane is subsampled '
+                         f'2x2), got {width}x{height}')
+
+
+class YuvFrame:
+    """A frame still in a YUV encoding: ``data``, ``width``, ``height`` and ``to_bgr()``."""
+
+    __slots__ = ('data', 'width', 'height')
+
+    def to_bgr(self) -> np.ndarray:
+        """Return the whole frame as a BGR image (OpenCV's BT.601 conversion)."""
+        return cv2.cvtColor(self.image, self._codes()[0])
+
+    def convert(self, rgb: bool, dst: Optional[np.ndarray] = None) -> np.ndarray:
+        """Convert the whole frame to BGR (or RGB), into ``dst`` (height, width, 3) if given."""
+        if dst is None:
+            return cv2.cvtColor(self.image, self._codes()[rgb])
+        return _into(cv2.cvtColor(self.image, self._codes()[rgb], dst=dst), dst)
+
+    def convert_rows(self, rows: np.ndarray, rgb: bool) -> np.ndarray:
+        """Return only the given rows converted: (len(rows), width, 3), each as ``to_bgr``'s."""
+        raise NotImplementedError
+
+    @property
+    def image(self) -> np.ndarray:
+        """Return the data in the shape OpenCV's colour conversion takes."""
+        raise NotImplementedError
+
+    def _codes(self):
+        """Return the cv2 conversion codes (to BGR, to RGB) of the whole frame."""
+        raise NotImplementedError
+
+
+def _rows(image: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Return image[rows]: a strided view (no copy) when the rows are evenly spaced."""
+    step = int(rows[1] - rows[0]) if len(rows) > 1 else 1
+    if step > 0 and np.array_equal(rows, rows[0] + step * np.arange(len(rows))):
+        return image[rows[0]:rows[-1] + 1:step]
+    return image[rows]
+
+
+def _into(out: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Make sure an OpenCV result is in ``dst`` (a binding may return a copy of a view)."""
+    if out is not dst:
+        dst[...] = out
+    return dst
+
+
+class Nv12Frame(YuvFrame):
+    """
+    A frame that is already NV12: a Y plane (height x width) then interleaved U, V at half size.
+
+    data: a uint8 array of width*height*3/2 bytes in any shape (flat, or (height*3/2, width) as
+    OpenCV and ROS ``nv12`` Images hold it). It is kept as given (no copy).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: np.ndarray, width: int, height: int):
+        width, height = int(width), int(height)
+        check_nv12_size(width, height)
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+            raise ValueError('NV12 data must be a uint8 numpy array')
+        if data.size != width * height * 3 // 2:
+            raise ValueError(f'NV12 {width}x{height} needs {width * height * 3 // 2} bytes, '
+                             f'got {data.size}')
+        self.data, self.width, self.height = data, width, height
+
+    @property
+    def flat(self) -> np.ndarray:
+        """Return the buffer as a flat array (a view when the data is contiguous)."""
+        return self.data.reshape(-1)
+
+    @property
+    def image(self) -> np.ndarray:
+        """Return the buffer as (height * 3/2, width): the Y rows, then the U/V rows."""
+        return self.data.reshape(self.height * 3 // 2, self.width)
+
+    def convert_rows(self, rows: np.ndarray, rgb: bool) -> np.ndarray:
+        """
+        Return only the given rows converted, each exactly as ``to_bgr`` converts it.
+
+        Pixel row r of NV12 is Y row r with the U/V row r // 2; put side by side they are the
+        bytes of YUYV (Y0 U Y1 V), which OpenCV converts with the same BT.601 formula (the
+        tests hold the result to the whole-frame conversion, bit for bit).
+        """
+        image = self.image
+        chroma = np.take(image, self.height + rows // 2, axis=0)
+        yuyv = cv2.merge([_rows(image, rows), chroma])
+        return cv2.cvtColor(yuyv, cv2.COLOR_YUV2RGB_YUYV if rgb else cv2.COLOR_YUV2BGR_YUYV)
+
+    def _codes(self):
+        return cv2.COLOR_YUV2BGR_NV12, cv2.COLOR_YUV2RGB_NV12
+
+
+class Yuv422Frame(YuvFrame):
+    """
+    A packed YUV 4:2:2 frame: (height, width, 2) uint8, byte order YUYV or UYVY.
+
+    data: the message's pixels as they are (a view; rows may be padded). ``order``: ``'yuyv'``
+    (Y0 U Y1 V, ROS ``yuyv``/``yuv422_yuy2``) or ``'uyvy'`` (U Y0 V Y1, ROS ``yuv422``).
+    """
+
+    __slots__ = ('order',)
+    CODES = {'yuyv': (cv2.COLOR_YUV2BGR_YUYV, cv2.COLOR_YUV2RGB_YUYV),
+             'uyvy': (cv2.COLOR_YUV2BGR_UYVY, cv2.COLOR_YUV2RGB_UYVY)}
+
+    def __init__(self, data: np.ndarray, width: int, height: int, order: str = 'yuyv'):
+        width, height = int(width), int(height)
+        if order not in self.CODES:
+            raise ValueError(f'YUV 4:2:2 order {order!r} is not one of {tuple(self.CODES)}')
+        if width <= 0 or height <= 0 or width % 2:
+            raise ValueError(f'YUV 4:2:2 needs a positive, even width (U/V are shared by pixel '
+                             f'pairs), got {width}x{height}')
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8 \
+                or data.shape != (height, width, 2):
+            raise ValueError(f'YUV 4:2:2 {width}x{height} data must be a uint8 array of shape '
+                             f'{(height, width, 2)}, got {getattr(data, "shape", None)}')
+        self.data, self.width, self.height, self.order = data, width, height, order
+
+    @property
+    def image(self) -> np.ndarray:
+        """Return the (height, width, 2) pixels."""
+        return self.data
+
+    def convert_rows(self, rows: np.ndarray, rgb: bool) -> np.ndarray:
+        """Return only the given rows converted (evenly spaced rows are read as a view)."""
+        return cv2.cvtColor(_rows(self.data, rows), self._codes()[rgb])
+
+    def _codes(self):
+        return self.CODES[self.order]
+
+
+def bgr_to_nv12(image: np.ndarray) -> np.ndarray:
+    """
+    Convert a BGR image with even sides to a flat NV12 buffer, as the D-Robotics demos do.
+
+    OpenCV's BGR -> I420 (BT.601, limited range), then the U and V planes interleaved, U first.
+    """
+    height, width = image.shape[:2]
+    check_nv12_size(width, height)
+    nv12 = np.empty(height * width * 3 // 2, np.uint8)
+    y_plane, uv_plane = nv12_planes(nv12, width, height)
+    i420_into_nv12(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), y_plane, uv_plane)
+    return nv12
+
+
+def nv12_planes(nv12: np.ndarray, width: int, height: int):
+    """Return views of a flat NV12 buffer: Y (height, width), U/V (height/2, width/2, 2)."""
+    area = width * height
+    return (nv12[:area].reshape(height, width),
+            nv12[area:].reshape(height // 2, width // 2, 2))
+
+
+def i420_into_nv12(i420: np.ndarray, y_plane: np.ndarray, uv_plane: np.ndarray) -> None:
+    """Write OpenCV's I420 (h*3/2, w) into NV12 plane views: Y as is, then U and V paired."""
+    height, width = y_plane.shape
+    flat = i420.reshape(-1)
+    area, quarter = height * width, height * width // 4
+    y_plane[...] = flat[:area].reshape(height, width)
+    u = flat[area:area + quarter].reshape(height // 2, width // 2)
+    v = flat[area + quarter:].reshape(height // 2, width // 2)
+    _into(cv2.merge([u, v], dst=uv_plane), uv_plane)
