@@ -153,6 +153,37 @@ def test_properties_are_read_into_the_backend_and_the_input_spec(fakes, tmp_path
     assert 'nv12' in model.describe() and 'bpu_core auto' in backend.describe()
 
 
+def test_the_fake_declares_what_a_real_bin_declares(fakes, tmp_path):
+    """
+    Hold the fake's tensor properties against those of a real .bin built here.
+
+    The .bin: hb_mapper 1.24.3 for RDK X5, recorded by ``python -m
+    test.rdk_tools.make_bin_info`` in test/data/rdk_square_x5_bin_info.json, held true by
+    test/rdk_tools. The fake pyeasy_dnn of the same size declares the same, and the backend
+    reads them into the same input spec and output shapes.
+    """
+    with open(os.path.join(os.path.dirname(FAKES), 'data', 'rdk_square_x5_bin_info.json'),
+              encoding='utf-8') as f:
+        real = json.load(f)
+    (real_input,) = real['inputs']
+    card = fake_model(tmp_path, 'model.bin', input=real_input['shape'][2:], classes=2)
+    from hobot_dnn import pyeasy_dnn
+    (fake,) = pyeasy_dnn.load(str(tmp_path / 'model.bin'))
+    (fake_input,) = fake.inputs
+    props = fake_input.properties
+    assert (props.tensor_type, props.layout, list(props.shape)) == \
+        (real_input['tensor_type'], real_input['layout'], real_input['shape'])
+    assert [(o.properties.tensor_type, o.properties.layout, list(o.properties.shape))
+            for o in fake.outputs] == \
+        [(o['dtype'], o['layout'], o['shape']) for o in real['outputs']]
+    with load_model(card) as model:
+        assert model.backend.input_shape == tuple(real_input['shape'])
+        assert model.backend.output_shapes == [tuple(o['shape']) for o in real['outputs']]
+        assert model.input_spec.color == 'nv12' and model.binding.layout.name == 'rdk'
+        outputs = model.backend.infer(np.zeros(320 * 320 * 3 // 2, np.uint8))
+        assert all(isinstance(o, np.ndarray) and o.dtype == np.float32 for o in outputs)
+
+
 @pytest.mark.parametrize('file', ['model.bin', 'model.hbm'])
 def test_int32_boxes_with_scale_data_decode_like_float(fakes, tmp_path, file):
     float_model = load_model(fake_model(tmp_path, file))

@@ -34,6 +34,10 @@ BACKENDS: Dict[str, Tuple[str, Tuple[str, ...], str]] = {
              "the same version as the board's librknnrt.so (airockchip/rknn-toolkit2)"),
     'rknn_sim': ('edge_perception.backends.rknn_sim_backend:RknnSimulatorBackend', ('rknn',),
                  'x86 PC only: run scripts/setup_tools_env.sh (rknn-toolkit2 in .venv-tools)'),
+    'rdk_sim': ('edge_perception.backends.rdk_sim_backend:RdkSimulatorBackend',
+                ('horizon_tc_ui',),
+                'x86 PC only: run scripts/setup_tool_env.sh rdk (the D-Robotics toolchain in '
+                '.venv-rdk, Python 3.10)'),
     'rdk': ('edge_perception.backends.rdk_backend:RdkBpuBackend', ('hobot_dnn', 'hbm_runtime'),
             'use an RDK system image: hobot_dnn (pyeasy_dnn) ships with RDK X3/X5/Ultra images '
             'and TROS, hbm_runtime with the RDK S100 system software'),

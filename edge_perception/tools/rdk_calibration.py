@@ -1,0 +1,107 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+RDK calibration data that reaches the quantiser as the BPU's runtime input does, and that input.
+
+A model compiled with ``input_type_rt: nv12`` / ``input_type_train: rgb`` runs on NV12 frames:
+the BPU upsamples the chroma (each 2x2 block's U, V for all four pixels), subtracts 128, and the
+model's first node (``HzPreprocess``, ``YUV_BT601_FULL_RANGE``) turns that YUV444 into RGB.
+hb_mapper calibrates on *RGB* tensor files (the train type) and makes its own NV12 of them
+(``RGB2NV12Transformer``: full-range BT.601 coefficients, truncation) before that same path.
+The runtime, though, feeds the NV12 this package makes (``preprocess``: the letterbox, then
+OpenCV's BT.601 conversion as the vendor demos do), which is not what the quantiser would make
+of the letterboxed RGB. So each calibration image is letterboxed and converted to NV12 exactly
+as the runtime does, and the RGB tensor written for hb_mapper is the one its own conversion
+maps back onto those NV12 bytes (solved per pixel at the centre of each byte's truncation
+interval): the quantiser sees the board's input byte for byte.
+
+``bpu_input`` is the other half, the BPU's view of an NV12 frame for the quantized ONNX
+(``HB_ONNXRuntime``): YUV444 (1, H, W, 3) int8, chroma repeated 2x2, minus 128.
+"""
+
+import os
+from typing import List, Sequence
+
+import numpy as np
+
+from ..preprocess import InputSpec, preprocess
+
+SUFFIX = '.rgbchw'
+# horizon_tc_ui.data.transformer.RGB2NV12Transformer.rgb2nv12_calc: Y, U - 128, V - 128 of RGB
+TOOLCHAIN_RGB_TO_YUV = np.array([[0.299, 0.587, 0.114],
+                                 [-0.169, -0.331, 0.5],
+                                 [0.5, -0.419, -0.081]])
+_YUV_TO_RGB = np.linalg.inv(TOOLCHAIN_RGB_TO_YUV)
+
+
+def runtime_nv12(image_bgr: np.ndarray, width: int, height: int, pad_value: int = 114,
+                 interpolation: str = 'linear') -> np.ndarray:
+    """Return the flat NV12 buffer the runtime feeds the BPU for a BGR image (``preprocess``)."""
+    spec = InputSpec(height=height, width=width, layout='nchw', dtype='uint8', color='nv12',
+                     pad_value=pad_value, interpolation=interpolation)
+    return preprocess(image_bgr, spec)[0]
+
+
+def _planes(nv12: np.ndarray, width: int, height: int):
+    """Y (H, W) and the 2x2-repeated U, V (H, W) planes of a flat NV12 buffer."""
+    flat = np.asarray(nv12, np.uint8).reshape(-1)
+    area = width * height
+    if flat.size != area * 3 // 2:
+        raise ValueError(f'NV12 {width}x{height} needs {area * 3 // 2} bytes, got {flat.size}')
+    y = flat[:area].reshape(height, width)
+    uv = flat[area:].reshape(height // 2, width // 2, 2)
+    u = np.repeat(np.repeat(uv[..., 0], 2, axis=0), 2, axis=1)
+    v = np.repeat(np.repeat(uv[..., 1], 2, axis=0), 2, axis=1)
+    return y, u, v
+
+
+def bpu_input(nv12: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Return what the BPU computes on for an NV12 frame: (1, H, W, 3) int8 YUV444 - 128."""
+    y, u, v = _planes(nv12, width, height)
+    yuv = np.stack([y, u, v], axis=-1).astype(np.int16) - 128
+    return yuv.astype(np.int8)[None]
+
+
+def rgb_for_nv12(nv12: np.ndarray, width: int, height: int) -> np.ndarray:
+    """
+    Return the (1, 3, H, W) float32 RGB that hb_mapper's own RGB -> NV12 maps onto ``nv12``.
+
+    Each pixel's (Y, U, V) bytes plus 0.5 (the middle of the interval its truncation keeps)
+    are mapped through the inverse of the toolchain's matrix; U and V are those of the pixel's
+    2x2 block (the toolchain reads them at the block's top-left pixel).
+    """
+    y, u, v = _planes(nv12, width, height)
+    yuv = np.stack([y, u, v], axis=-1).astype(np.float64) + 0.5
+    yuv[..., 1:] -= 128.0
+    rgb = yuv @ _YUV_TO_RGB.T
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
+
+
+def calibration_tensor(image_bgr: np.ndarray, width: int, height: int, pad_value: int = 114,
+                       interpolation: str = 'linear') -> np.ndarray:
+    """Return one calibration tensor: the RGB hb_mapper turns into the runtime's NV12."""
+    return rgb_for_nv12(runtime_nv12(image_bgr, width, height, pad_value, interpolation),
+                        width, height)
+
+
+def write_calibration(images: Sequence[np.ndarray], folder: str, width: int, height: int,
+                      pad_value: int = 114, interpolation: str = 'linear') -> List[str]:
+    """Write one float32 (1, 3, H, W) tensor file per image into ``folder``; return the paths."""
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for i, image in enumerate(images):
+        path = os.path.join(folder, f'calib_{i:04d}{SUFFIX}')
+        calibration_tensor(image, width, height, pad_value, interpolation).tofile(path)
+        paths.append(path)
+    return paths

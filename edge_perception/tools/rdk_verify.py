@@ -1,0 +1,162 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+``edge-perception verify --target rdk_x5`` (or ``--bin``): the RDK int8 build against fp32.
+
+The fp32 ONNX runs in ONNX Runtime; the build's quantized ONNX (hb_mapper makertbin's
+``*_quantized_model.onnx``) in the toolchain's ``HB_ONNXRuntime`` through the rdk_sim backend,
+fed NV12 exactly as the board is. Both get the same letterbox and the same decoder, and the
+report, flags and JSON are the RKNN side's (``verify._compare``). Then the ``.bin`` itself: its
+BPU program runs in ``hbdk-sim`` on the first images (``bin_images``) and its outputs must
+equal the quantized ONNX's bit for bit, else the error flag ``bin_mismatch``. Without ``--bin``
+the ONNX is converted first (``rdk_convert``, into a temporary folder, at ``optimize`` O0).
+"""
+
+import os
+import tempfile
+import time
+from typing import Optional
+import warnings
+
+import numpy as np
+
+from . import rdk_toolchain
+from .calibration import image_paths
+from .verify import _compare, Flag, VerifyResult
+from ..errors import ModelLoadError
+
+
+def _pictures(images: str):
+    import cv2
+    paths = image_paths(images)
+    pictures = []
+    for path in paths:
+        picture = cv2.imread(path, cv2.IMREAD_COLOR)
+        if picture is None:
+            raise ModelLoadError(f'validation image {path} is missing or not an image')
+        pictures.append(picture)
+    if not pictures:
+        raise ModelLoadError(f'{images} holds no images')
+    return paths, pictures
+
+
+def quantized_onnx_for(bin_path: str) -> str:
+    """Return the ``<prefix>_quantized_model.onnx`` hb_mapper wrote beside a .bin."""
+    prefix = os.path.splitext(os.path.abspath(bin_path))[0]
+    path = prefix + '_quantized_model.onnx'
+    if not os.path.isfile(path):
+        raise ModelLoadError(f'{path} not found: verify runs the quantized ONNX that hb_mapper '
+                             f'makertbin writes beside {os.path.basename(bin_path)}; give the '
+                             'folder convert wrote, or leave --bin out to build one')
+    return path
+
+
+def bin_check(bin_path: str, backend, model, pictures, count: int = 1) -> dict:
+    """Run the .bin in hbdk-sim on ``count`` pictures; compare with the quantized ONNX."""
+    from .rdk_bin import read_bin, simulate_bin
+    from ..preprocess import preprocess
+    info = read_bin(bin_path)
+    worst, exact, started = 0.0, True, time.perf_counter()
+    for picture in pictures[:count]:
+        nv12, _ = preprocess(picture, model.input_spec)
+        simulated = simulate_bin(bin_path, nv12, info)
+        onnx_outputs = backend.infer(nv12)
+        for a, b in zip(simulated, onnx_outputs):
+            b = np.asarray(b)
+            same = a.shape == b.shape and np.array_equal(a, b)
+            exact = exact and same
+            if a.shape == b.shape:
+                worst = max(worst, float(np.max(np.abs(a.astype(np.float64) - b))))
+            else:
+                worst = float('inf')
+    return {'images': min(count, len(pictures)), 'bit_exact': bool(exact),
+            'max_abs_diff': worst, 'seconds': round(time.perf_counter() - started, 2),
+            'march': info['march'], 'versions': info['versions']}
+
+
+# What to do on the RDK side (the shared flags name RKNN options: mmse, --hybrid).
+RDK_FIX = ('calibrate on more images like the deployment (hb_mapper takes 20-100), try '
+           "--algorithm kl_divergence, and compare with fp32 on the BPU's own reading of the "
+           'frame: the BPU decodes NV12 as full-range BT.601, the OpenCV conversion of BGR '
+           'frames is video range (README, RDK)')
+
+
+def _rdk_fixes(flags) -> None:
+    """Replace the RKNN-specific fixes of the accuracy flags by the RDK ones."""
+    for flag in flags:
+        if flag.code in ('low_cosine', 'low_agreement', 'no_detections'):
+            flag.message = flag.message.split(' Fix: ')[0] + ' Fix: ' + RDK_FIX
+
+
+def verify_rdk(model_path: str, images: str, target: str = 'rdk_x5',
+               bin_path: Optional[str] = None, labels: Optional[str] = None, calibration=None,
+               algorithm: str = 'normal', method: str = 'channel', confidence: float = 0.25,
+               progress: bool = True, optimize: str = 'O0', bin_images: int = 1) -> VerifyResult:
+    """Compare the fp32 ONNX with its RDK int8 build (quantized ONNX, then the .bin)."""
+    from tqdm import tqdm
+
+    from ..backends.rdk_sim_backend import RdkSimulatorBackend
+    from ..decoders import DecodeOptions, FAMILIES
+    from ..model import load_model, Model
+    from ..spec import spec_for
+
+    rdk_toolchain.require()
+    paths, pictures = _pictures(images)
+    options = DecodeOptions(confidence_threshold=confidence)
+    with tempfile.TemporaryDirectory(prefix='edge_perception-rdk-verify-') as folder:
+        build_seconds = None
+        if bin_path is None:
+            if target not in rdk_toolchain.MARCHES:
+                raise ModelLoadError(f'target {target!r}: verify builds RDK models for '
+                                     f'{", ".join(rdk_toolchain.MARCHES)}')
+            from .rdk_convert import convert_rdk_toolchain
+            built = convert_rdk_toolchain(model_path, target, calibration, algorithm, method,
+                                          os.path.join(folder, 'build'), optimize=optimize)
+            bin_path, build_seconds = built.output, built.build_seconds
+            # the card convert updated lives in the temporary folder: nothing to keep
+        else:
+            from .rdk_bin import read_bin
+            march = read_bin(bin_path)['march']
+            target = rdk_toolchain.TARGET_BY_MARCH.get(march, target)
+        quantized = quantized_onnx_for(bin_path)
+        reference = load_model(model_path, backend='onnxruntime',
+                               confidence_threshold=confidence)
+        backend = RdkSimulatorBackend(quantized)
+        try:
+            spec = spec_for(model_path)
+            simulated = Model(spec, backend, options)
+            result = VerifyResult(model=os.path.abspath(model_path), target=target,
+                                  dtype='int8', algorithm=algorithm, method=method,
+                                  layout=simulated.binding.layout.name, images=len(pictures),
+                                  build_seconds=build_seconds,
+                                  size_bytes=os.path.getsize(bin_path),
+                                  bin_file=None if bin_path.startswith(folder) else
+                                  os.path.abspath(bin_path))
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', RuntimeWarning)
+                _compare(result, reference, simulated, pictures, paths, labels, options,
+                         FAMILIES, tqdm if progress else None)
+            result.bin_check = bin_check(bin_path, backend, simulated, pictures, bin_images)
+            _rdk_fixes(result.flags)
+        finally:
+            reference.close()
+            backend.close()
+    if not result.bin_check['bit_exact']:
+        result.flags.append(Flag(
+            'bin_mismatch', 'error',
+            f'the .bin run in hbdk-sim differs from its quantized ONNX (max abs difference '
+            f'{result.bin_check["max_abs_diff"]:.4g}): the compiled model is not the one '
+            'verified. Fix: convert again with the same toolchain version, and report it to '
+            'D-Robotics with both files'))
+    return result

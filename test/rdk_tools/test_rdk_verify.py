@@ -1,0 +1,81 @@
+# Copyright 2026 edge_perception contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+``verify --target rdk_x5`` and ``report`` on a real RDK build (conftest ``built``).
+
+fp32 ONNX Runtime against the quantized ONNX (HB_ONNXRuntime), then the .bin in hbdk-sim
+against the quantized ONNX; a quantized ONNX that does not belong to its .bin must be caught.
+"""
+
+import json
+import os
+import shutil
+
+from edge_perception.tools.verify import verify
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from .cli_helpers import run_cli, write_scenes
+from .rdk_models import random_scenes
+
+
+def test_verify_a_built_bin_and_report_it(built, tmp_path):
+    images = write_scenes(tmp_path / 'val', random_scenes(3, seed=50))
+    result = tmp_path / 'x5.json'
+    status, out = run_cli('verify', built['onnx'], '--bin', built['bin'], '--images', images,
+                          '--json', result)
+    assert status == 0, out
+    assert 'int8 rdk_x5' in out and '.bin in hbdk-sim vs quantized ONNX on 1 image(s): ' \
+        'bit-exact' in out and 'verdict: usable' in out
+    with open(result, encoding='utf-8') as f:
+        data = json.load(f)
+    assert data['usable'] and data['bin_check']['bit_exact']
+    assert data['bin_check']['march'] == 'bayes-e' and data['bin_file'] == built['bin']
+    assert data['agreement']['agreement'] == 1.0 and data['agreement']['reference'] >= 9
+    assert [o['name'] for o in data['outputs']] == ['cls8', 'box8', 'cls16', 'box16', 'cls32',
+                                                    'box32']
+    assert min(o['cosine_min'] for o in data['outputs']) > 0.99
+    assert data['size_bytes'] == os.path.getsize(built['bin'])
+    status, out = run_cli('report', result, '-o', tmp_path / 'report.md')
+    assert status == 0, out
+    rows = [line for line in (tmp_path / 'report.md').read_text().splitlines()
+            if line.startswith('| rdk_square')]
+    assert len(rows) == 1 and '| rdk_x5 |' in rows[0] and '.bin bit-exact' in rows[0]
+
+
+def test_verify_builds_the_bin_itself_when_none_is_given(built, tmp_path):
+    images = write_scenes(tmp_path / 'val', random_scenes(2, seed=60))
+    result = verify(built['onnx'], images, target='rdk_x5', calibration=random_scenes(6),
+                    progress=False)
+    assert result.usable and result.bin_check['bit_exact'] and result.build_seconds > 0
+    assert result.bin_file is None and result.target == 'rdk_x5'
+
+
+def test_a_quantized_onnx_that_is_not_the_bins_is_flagged(built, tmp_path):
+    """Copy the .bin beside its quantized ONNX with one output scale changed by 1 %."""
+    shutil.copy(built['bin'], tmp_path / 'other.bin')
+    model = onnx.load(built['quantized'])
+    scales = [t for t in model.graph.initializer if 'scale' in t.name.lower()
+              and t.data_type == onnx.TensorProto.FLOAT]
+    dequantize = {n.input[1] for n in model.graph.node if n.op_type == 'HzDequantize'}
+    (target,) = [t for t in scales if t.name in dequantize][:1]
+    target.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(target) * np.float32(1.01),
+                                            target.name))
+    onnx.save(model, str(tmp_path / 'other_quantized_model.onnx'))
+    images = write_scenes(tmp_path / 'val', random_scenes(1, seed=70))
+    status, out = run_cli('verify', built['onnx'], '--bin', tmp_path / 'other.bin', '--images',
+                          images)
+    assert status == 1, out
+    assert 'DIFFERENT' in out and 'ERROR bin_mismatch' in out and 'UNUSABLE' in out
