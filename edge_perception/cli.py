@@ -16,7 +16,8 @@ The ``edge-perception`` command line.
 
 edge-perception detect MODEL IMAGE... [--output DIR]   run a model (any task) on image files
 edge-perception info MODEL                             show the recognised layout and input
-edge-perception bench [--model CARD]                   per-stage and decode latency tables
+edge-perception bench [--model CARD] [--npu-ms 13.6]   latency tables; pool on an NPU stand-in
+edge-perception bench --pipeline [--npu-ms 13.6]       end to end through rclpy/DDS (stand-in)
 edge-perception doctor [--model CARD]                  what this machine can run, and fixes
 edge-perception demo [--output DIR]                    the ROS 2 demo graph (needs rclpy)
 Model toolchain (tool environments, see README):
@@ -98,7 +99,11 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_bench(args) -> int:
+    if args.pipeline:
+        return _bench_pipeline(args)
     from . import bench
+    if args.npu_ms is not None and not args.workers:
+        args.workers = '1,2,3'
     if not args.decode_only and not args.workers:
         from .model import load_model
         from .samples import sample_images
@@ -114,9 +119,21 @@ def _cmd_bench(args) -> int:
         from .samples import sample_images
         images = [image for _, image in sample_images()]
         counts = [int(n) for n in args.workers.split(',')]
-        print(f'## worker pool, {args.seconds:.0f} s per row, fed faster than it serves\n')
-        rows = bench.pool_table(lambda: load_model(args.model, backend=args.backend, threads=1),
-                                images, counts, args.seconds)
+        if args.npu_ms is not None:
+            make_models = _standin_models(args, max(counts))
+            feed = args.feed_fps or 2 * max(counts) * 1000.0 / max(args.npu_ms, 0.1)
+            cores = f'{args.npu_cores} simulated cores' if args.npu_cores else \
+                'one simulated core per worker'
+            what = f'NPU STAND-IN (simulation): {args.npu_ms:g} ms a call, {cores}'
+        else:
+            def make_models(n):
+                return [load_model(args.model, backend=args.backend, threads=1)
+                        for _ in range(n)]
+            feed, what = args.feed_fps or 500.0, f'{args.backend}, 1 thread per worker'
+        print(f'## worker pool ({what}), {args.seconds:g} s x {args.runs} run(s) per row, '
+              f'offered {feed:.0f} frames/s{", drawing results" if args.draw else ""}\n')
+        rows = bench.pool_table(make_models, images, counts, args.seconds, args.runs, feed,
+                                args.npu_ms, args.draw)
         print(bench.format_pool_table(rows) + '\n')
     if not args.no_decode:
         print('## decode, 640x640 input, 80 classes, 8400 anchors, 20 objects\n')
@@ -126,6 +143,31 @@ def _cmd_bench(args) -> int:
               'at source resolution (letterboxed frames)\n')
         print(bench.format_instance_table(bench.instance_table(max(10, args.decode_repeat // 4))))
     return 0
+
+
+def _bench_pipeline(args) -> int:
+    """Print the end-to-end tables through rclpy/DDS (NPU stand-in, SIMULATION)."""
+    from . import bench_pipeline as bp
+    print('## pipeline through rclpy/DDS, NPU STAND-IN (simulation): camera stamp to '
+          'Detection2DArray received\n', flush=True)
+    bp.run_pipeline(
+        args.model, tuple(args.modes.split(',')), bp.parse_sizes(args.sizes),
+        (args.npu_ms,) if args.npu_ms is not None else bp.NPU_MS,
+        tuple(int(n) for n in (args.workers or '1,2,3').split(',')),
+        4.0 if args.seconds == 15.0 else args.seconds,    # the pool defaults: too long here
+        runs=3 if args.runs == 1 else args.runs, cores=args.npu_cores)
+    return 0
+
+
+def _standin_models(args, most):
+    """Return make_models(n) for the NPU stand-in: the card recorded once, n contexts."""
+    from .backends.npu_standin_backend import record, SimulatedNpu, standin_model
+    recording = record(args.model)
+
+    def make_models(n):
+        npu = SimulatedNpu(args.npu_cores or n, args.npu_ms)
+        return [standin_model(recording, npu, i % npu.cores) for i in range(n)]
+    return make_models
 
 
 def _cmd_doctor(args) -> int:
@@ -145,14 +187,27 @@ def _cmd_convert(args) -> int:
     from .tools.convert import convert
     result = convert(args.onnx, args.target, dtype=args.dtype, calibration=args.calib,
                      algorithm=args.algorithm, method=args.method, hybrid=args.hybrid,
-                     output=args.output)
+                     output=args.output, optimize=args.optimize, images=args.images)
     print(f'wrote {result.output} ({result.target}, {result.dtype}, '
           f'{result.calibration_files} calibration images)')
-    if result.build_seconds is not None:
+    if result.build_seconds is not None and 'march' in result.info:     # RDK .bin
+        info = result.info
+        print(f'built in {result.build_seconds:.1f} s (checker {info["checker_seconds"]} s, '
+              f'makertbin {info["makertbin_seconds"]} s at {info["optimize"]}), '
+              f'{result.size_bytes / 1e6:.2f} MB, march {info["march"]}, hb_mapper '
+              f'{info["versions"]["hb_mapper"]}, hbdk {info["versions"]["hbdk"]}; quantized '
+              f'ONNX {info["quantized_onnx"]}')
+    elif result.build_seconds is not None:
         info = result.info
         print(f'built in {result.build_seconds:.1f} s, {result.size_bytes / 1e6:.2f} MB, '
               f'rknn-toolkit2 {info["toolkit_version"]}, target '
               f'{",".join(info["target_platforms"])}, input {info["input_shapes"]}')
+        if info.get('hybrid_layers') is not None:
+            search = info.get('hybrid_search') or {}
+            print(f'hybrid: {len(info["hybrid_layers"])} float16 layers '
+                  f'({info["float16_share"]:.1%} of {info["int8_layers"]} int8 layers)'
+                  + (f'; search: {search["stopped"]}' if search else '') + ': '
+                  + ', '.join(info['hybrid_layers']))
     print(f'model card: {result.card}')
     print(result.next_step)
     return 0
@@ -162,7 +217,8 @@ def _cmd_verify(args) -> int:
     from .tools.verify import verify
     result = verify(args.onnx, args.images, rknn=args.rknn, target=args.target, dtype=args.dtype,
                     labels=args.labels, calibration=args.calib, algorithm=args.algorithm,
-                    method=args.method, hybrid=args.hybrid, confidence=args.conf)
+                    method=args.method, hybrid=args.hybrid, confidence=args.conf,
+                    rdk_bin=args.bin, optimize=args.optimize, per_layer=args.per_layer)
     print(result.summary())
     if args.json:
         print(f'result: {result.write(args.json)}')
@@ -182,7 +238,7 @@ def _add_toolchain_commands(sub) -> None:
     targets = ('rk3588', 'rk3576', 'rk3568', 'rk3566', 'rk3562', 'rdk_x3', 'rdk_x5', 'rdk_ultra',
                'rdk_s100')
     algorithms = ('normal', 'mmse', 'kl_divergence')
-    p = sub.add_parser('convert', help='ONNX -> .rknn (rknn-toolkit2) or RDK compiler inputs')
+    p = sub.add_parser('convert', help='ONNX -> .rknn (rknn-toolkit2) or RDK .bin (hb_mapper)')
     p.add_argument('onnx')
     p.add_argument('--target', required=True, choices=targets)
     p.add_argument('--dtype', default='int8', choices=('int8', 'fp16'))
@@ -190,14 +246,25 @@ def _add_toolchain_commands(sub) -> None:
                    help='calibration images: a folder or a list file (default: sample pictures)')
     p.add_argument('--algorithm', default='normal', choices=algorithms)
     p.add_argument('--method', default='channel', choices=('channel', 'layer'))
-    p.add_argument('--hybrid', default=None, choices=('auto',))
+    p.add_argument('--hybrid', default=None, metavar='auto|LAYER,...',
+                   help='RKNN int8: keep layers in float16: auto (chosen from the per-layer '
+                   'analysis, verified) or tensor names of the .quantization.cfg')
     p.add_argument('-o', '--output', default=None,
                    help='the .rknn file (RDK: a folder); default <name>_<soc>.rknn by the ONNX')
+    p.add_argument('--images', default=None,
+                   help='--hybrid auto: validation images (default: the calibration images)')
+    p.add_argument('--optimize', default=None, choices=('O0', 'O1', 'O2', 'O3'),
+                   help='RDK X3/X5/Ultra: hbdk optimisation level (default O3; O0 compiles in '
+                   'seconds, for tests)')
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser('verify', help='compare an NPU build (simulated) with the fp32 ONNX')
     p.add_argument('onnx')
     p.add_argument('--rknn', default=None, help='a built .rknn: its target and size are used')
+    p.add_argument('--bin', default=None,
+                   help='RDK: a built .bin (its quantized ONNX beside it); default: build one')
+    p.add_argument('--optimize', default=None, choices=('O0', 'O1', 'O2', 'O3'),
+                   help='RDK: optimisation level when verify builds the .bin (default O0)')
     p.add_argument('--target', default='rk3588')
     p.add_argument('--dtype', default='int8', choices=('int8', 'fp16'))
     p.add_argument('--images', required=True, help='validation images: a folder or a list file')
@@ -205,8 +272,12 @@ def _add_toolchain_commands(sub) -> None:
     p.add_argument('--calib', default=None, help='int8 calibration images (as convert)')
     p.add_argument('--algorithm', default='normal', choices=algorithms)
     p.add_argument('--method', default='channel', choices=('channel', 'layer'))
-    p.add_argument('--hybrid', default=None, choices=('auto',))
+    p.add_argument('--hybrid', default=None, metavar='auto|LAYER,...',
+                   help='RKNN int8: keep layers in float16: auto (chosen from the per-layer '
+                   'analysis, verified) or tensor names of the .quantization.cfg')
     p.add_argument('--conf', type=float, default=0.25, help='confidence threshold')
+    p.add_argument('--per-layer', action='store_true',
+                   help="RKNN: the toolkit's accuracy_analysis (entire/single cosine per layer)")
     p.add_argument('--json', default=None, help='write the result here (for report)')
     p.set_defaults(func=_cmd_verify)
 
@@ -221,7 +292,7 @@ def _add_toolchain_commands(sub) -> None:
 def _cmd_export(args) -> int:
     from .tools.export import export
     result = export(args.weights, args.layout, output=args.output, imgsz=args.imgsz,
-                    opset=args.opset)
+                    opset=args.opset, end2end=args.end2end)
     print(f'{result.task} model, layout {result.layout}, input '
           f'{result.input_hw[1]}x{result.input_hw[0]}, {len(result.class_names)} classes, '
           f'outputs {[list(s) for s in result.output_shapes]}')
@@ -232,12 +303,15 @@ def _cmd_export(args) -> int:
 def _add_export_command(sub) -> None:
     """Add export (ultralytics checkpoint -> ONNX with the ultralytics, rknn or rdk head)."""
     p = sub.add_parser('export', help='ultralytics .pt -> ONNX in a head layout, with a card')
-    p.add_argument('weights', help='ultralytics checkpoint (.pt): detect, segment, pose, classify')
+    p.add_argument('weights', help='ultralytics checkpoint (.pt): detect, segment, pose, '
+                   'classify, obb')
     p.add_argument('--layout', default='ultralytics', choices=('ultralytics', 'rknn', 'rdk'))
     p.add_argument('--imgsz', type=int, nargs='+', default=None,
                    help='input size N or H W (default: the training size)')
     p.add_argument('--opset', type=int, default=None,
                    help="ONNX opset (default: ultralytics' for ultralytics, 11 for rknn/rdk)")
+    p.add_argument('--end2end', action='store_true',
+                   help='YOLOv10/YOLO26: the one-to-one head (top-k inside, no NMS)')
     p.add_argument('-o', '--output', default=None,
                    help='the .onnx file (default <name>_<layout>.onnx here); card beside it')
     p.set_defaults(func=_cmd_export)
@@ -275,6 +349,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--workers', default='',
                    help='pool throughput for these worker counts, e.g. 1,2 (1 thread each)')
     p.add_argument('--seconds', type=float, default=15.0, help='per pool measurement')
+    p.add_argument('--runs', type=int, default=1, help='pool measurements per row (median)')
+    p.add_argument('--feed-fps', type=float, default=0.0,
+                   help='frames/s offered to the pool (0: 500, or 2x the ideal with --npu-ms)')
+    p.add_argument('--draw', action='store_true', help='draw each result (debug image cost)')
+    p.add_argument('--npu-ms', type=float, default=None,
+                   help='SIMULATION: run the pool on an NPU stand-in replaying the recorded '
+                   'outputs of the model at this latency per call (13.6: YOLOv8n on one RK3588 '
+                   'core; 7.0: RDK X5); --workers defaults to 1,2,3')
+    p.add_argument('--npu-cores', type=int, default=0,
+                   help='simulated NPU cores (0: one per worker); workers share them round-robin')
+    p.add_argument('--pipeline', action='store_true',
+                   help='SIMULATION: end-to-end tables through rclpy/DDS (camera, detector node '
+                   'on the NPU stand-in, sink; a relay node as the DDS floor), in-process and '
+                   'across processes; --npu-ms default 13.6 and 7.0, --seconds 4, --runs 3')
+    p.add_argument('--modes', default='inprocess,processes', help='with --pipeline')
+    p.add_argument('--sizes', default='640x480,1280x720', help='with --pipeline')
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser('doctor', help='check this machine: board, NPU, runtimes, ROS, a model')

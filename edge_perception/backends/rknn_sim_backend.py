@@ -36,8 +36,8 @@ from . import BACKENDS
 from .base import Backend
 from ..affinity import pinned
 from ..errors import BackendUnavailableError, ModelLoadError
+from ..image_sets import calibration_images, write_rknn_dataset
 from ..preprocess import InputSpec, letterbox, tuple3
-from ..tools.calibration import calibration_images, write_rknn_dataset
 
 __all__ = ('calibration_images', 'RknnSimulatorBackend')
 
@@ -108,6 +108,9 @@ class RknnSimulatorBackend(Backend):
     interpolation of the calibration letterbox (the card's, default 'linear').
     threads: the simulator has no thread setting (0 or 1 only).
     cpu_affinity: CPU ids the build and the simulator run on.
+    builder: None, or ``builder(rknn, dataset)`` called after ``config`` instead of
+    ``load_onnx`` + ``build`` (the toolchain's hybrid builds: ``hybrid_quantization_step2``);
+    it raises, or returns the toolkit's status (0: built).
     """
 
     name = 'rknn_sim'
@@ -116,7 +119,8 @@ class RknnSimulatorBackend(Backend):
 
     def __init__(self, path: str, threads: int = 0, cpu_affinity: Optional[Iterable[int]] = None,
                  target: str = 'rk3588', dtype: str = 'int8', calibration=None, hybrid=None,
-                 algorithm: str = 'normal', method: str = 'channel', **options):
+                 algorithm: str = 'normal', method: str = 'channel', builder=None,
+                 **options):
         super().__init__()
         unknown = sorted(set(options) - set(OPTIONS))
         if unknown:
@@ -174,7 +178,7 @@ class RknnSimulatorBackend(Backend):
                 dataset = write_rknn_dataset(images, workdir, width, height,
                                              self.pad_value) if images else None
                 started = time.perf_counter()
-                self._build(rknn, dataset, hybrid)
+                self._build(rknn, dataset, hybrid, builder)
                 #: Seconds rknn-toolkit2's config + load_onnx + build took.
                 self.build_seconds = time.perf_counter() - started
                 self._run(rknn.init_runtime(), 'init_runtime() (the simulator)')
@@ -211,7 +215,7 @@ class RknnSimulatorBackend(Backend):
                                  f'({self.dtype}, {self.target}); it logged the cause above '
                                  "(lines 'E ')")
 
-    def _build(self, rknn, dataset: Optional[str], hybrid) -> None:
+    def _build(self, rknn, dataset: Optional[str], hybrid, builder=None) -> None:
         """Run config, load_onnx and build; toolkit errors become one-line ModelLoadErrors."""
         step = 'config'
         try:
@@ -219,6 +223,10 @@ class RknnSimulatorBackend(Backend):
                                   target_platform=self.target,
                                   quantized_algorithm=self.algorithm,
                                   quantized_method=self.method), step)
+            if builder is not None:
+                step = f'build ({self.dtype}, {getattr(builder, "name", "custom")})'
+                self._run(builder(rknn, dataset), step)
+                return
             step = 'load_onnx'
             self._run(rknn.load_onnx(model=self.path), step)
             step = f'build ({self.dtype})'
@@ -239,6 +247,13 @@ class RknnSimulatorBackend(Backend):
             raise RuntimeError(f'rknn-toolkit2 simulator inference failed for {self.path}; it '
                                'logged the cause above')
         return outputs
+
+    @property
+    def toolkit(self):
+        """Return the rknn-toolkit2 ``RKNN`` object (built, simulator started), e.g. for analysis."""
+        if self._rknn is None:
+            raise RuntimeError(f'rknn_sim backend for {self.path} is closed')
+        return self._rknn
 
     def export(self, path: str) -> str:
         """Write the built model as a .rknn file (``export_rknn``); return the path."""

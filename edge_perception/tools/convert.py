@@ -19,10 +19,12 @@ Rockchip (rk3588, rk3576, rk3568, rk3566, rk3562): rknn-toolkit2 builds the mode
 backend, which also starts the simulator once (a dry run of the built model), then
 ``export_rknn`` writes ``<name>_<soc>.rknn``.
 
-D-Robotics RDK (rdk_x3, rdk_x5, rdk_ultra, rdk_s100): the vendor compiler (hb_mapper /
-hb_compile) runs only inside D-Robotics' OpenExplorer docker image, so this writes what it
-needs: the YAML config (nv12 runtime input, rgb training input, data_scale 1/255) and the
-calibration tensors (raw (1, 3, H, W) float32 RGB 0..255, letterboxed), and says how to run it.
+D-Robotics RDK X3, X5 and Ultra (rdk_x3, rdk_x5, rdk_ultra): the vendor toolchain from PyPI
+(hb_mapper, in the rdk environment) checks and compiles the model here into a ``.bin`` and its
+quantized ONNX (``rdk_convert``). RDK S100 (rdk_s100: nash-e, hb_compile) is built only inside
+D-Robotics' OpenExplorer docker image, so for it this writes what that needs: the YAML config
+(nv12 runtime input, rgb training input, data_scale 1/255) and the calibration tensors (raw
+(1, 3, H, W) float32 RGB 0..255, letterboxed), and says how to run it.
 
 Either way the model card next to the output (``<name>.yaml``) gets the new file under
 ``files:``, with ``{soc}`` in its name when the name follows the per-board convention.
@@ -30,6 +32,8 @@ Either way the model card next to the output (``<name>.yaml``) gets the new file
 
 from dataclasses import asdict, dataclass, field
 import os
+import shutil
+import tempfile
 from typing import Dict, Optional
 
 import yaml
@@ -121,20 +125,39 @@ def update_card(model: str, backend: str, reference: str, card_dir: str,
 
 def convert_rknn(model: str, target: str = 'rk3588', dtype: str = 'int8', calibration=None,
                  algorithm: str = 'normal', method: str = 'channel', hybrid=None,
-                 output: Optional[str] = None) -> ConvertResult:
-    """Build ``model`` with rknn-toolkit2 for ``target``, write the .rknn and the card."""
-    from ..backends.rknn_sim_backend import RknnSimulatorBackend
+                 output: Optional[str] = None, images=None) -> ConvertResult:
+    """
+    Build ``model`` with rknn-toolkit2 for ``target``, write the .rknn and the card.
+
+    hybrid: None, 'auto' (float16 layers searched from the per-layer analysis, verified on
+    ``images``, default the calibration images) or layer names (tools/rknn_build.py). The
+    build settings are recorded beside the .rknn for ``verify --rknn``.
+    """
+    from . import rknn_build
     from ..backends.rknn_version import read_rknn_info
     output = os.path.abspath(output or default_output(model, target, dtype))
     os.makedirs(os.path.dirname(output), exist_ok=True)
-    images = calibration_images(calibration) if dtype == 'int8' else []
-    backend = RknnSimulatorBackend(model, target=target, dtype=dtype, calibration=images or None,
-                                   hybrid=hybrid, algorithm=algorithm, method=method)
+    images_loaded = calibration_images(calibration) if dtype == 'int8' else []
+    scratch = None
+    if hybrid == 'auto' and images is None:
+        images, scratch = _validation_source(calibration)
+    try:
+        backend, extra = rknn_build.simulated_build(model, target, dtype, calibration,
+                                                    algorithm, method, hybrid, images)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
     try:
         backend.export(output)
-        build_seconds, metadata = backend.build_seconds, backend.metadata
+        build_seconds, metadata = extra.get('build_seconds'), backend.metadata
     finally:
         backend.close()
+    rknn_build.write_settings(output, {
+        'model': os.path.abspath(model), 'target': target, 'dtype': dtype,
+        'algorithm': algorithm, 'method': method, 'calibration': _recorded(calibration),
+        'hybrid_layers': extra.get('hybrid_layers'), 'float16_share': extra.get('float16_share'),
+        'int8_layers': extra.get('int8_layers'), 'hybrid_search': extra.get('hybrid_search')})
+    images = images_loaded
     info = read_rknn_info(output)
     card_dir = os.path.dirname(output)
     card = update_card(model, 'rknn', _card_reference(output, target, card_dir), card_dir,
@@ -146,9 +169,32 @@ def convert_rknn(model: str, target: str = 'rk3588', dtype: str = 'int8', calibr
         info={'toolkit_version': info.toolkit_version,
               'target_platforms': list(info.target_platforms),
               'input_shapes': [list(s) for s in info.input_shapes],
-              'output_shapes': [list(s) for s in info.output_shapes]},
+              'output_shapes': [list(s) for s in info.output_shapes],
+              **{k: extra[k] for k in ('hybrid_layers', 'float16_share', 'int8_layers',
+                                       'hybrid_search') if k in extra}},
         next_step=f'copy {os.path.basename(output)} and {os.path.basename(card)} to the board; '
                   f'check it with `edge-perception verify {model} --rknn {output}`')
+
+
+def _recorded(calibration):
+    """Return calibration as recorded for a rebuild: absolute paths, or None (samples)."""
+    if calibration is None:
+        return None
+    if isinstance(calibration, (str, os.PathLike)):
+        return os.path.abspath(calibration)
+    paths = [os.path.abspath(c) for c in calibration if isinstance(c, (str, os.PathLike))]
+    return paths if len(paths) == len(calibration) else None
+
+
+def _validation_source(calibration):
+    """Return (images, temporary folder or None) --hybrid auto verifies on: the calibration."""
+    if isinstance(calibration, (str, os.PathLike)):
+        return calibration, None
+    import cv2
+    folder = tempfile.mkdtemp(prefix='edge_perception-validation-')
+    for i, image in enumerate(calibration_images(calibration)):
+        cv2.imwrite(os.path.join(folder, f'image_{i:04d}.png'), image)
+    return folder, folder
 
 
 def rdk_config(model: str, target: str, calibration_dir: str, working_dir: str,
@@ -228,8 +274,18 @@ def convert(model: str, target: str, **kwargs) -> ConvertResult:
     target = str(target).lower()
     if target not in TARGETS:
         raise ConfigError(f'target {target!r}: use one of {", ".join(TARGETS)}')
+    optimize = kwargs.pop('optimize', None)
     if target in RDK_TARGETS:
         if kwargs.pop('hybrid', None):
             raise ConfigError('--hybrid applies to Rockchip targets only')
+        kwargs.pop('images', None)          # validation images of --hybrid auto (RKNN)
+        from . import rdk_convert, rdk_toolchain
+        if target in rdk_toolchain.MARCHES:       # the PyPI toolchain builds these here
+            return rdk_convert.convert_rdk_toolchain(model, target, optimize=optimize or 'O3',
+                                                     **kwargs)
+        if optimize:
+            raise ConfigError(f'--optimize: {target} is built in the vendor docker, not here')
         return convert_rdk(model, target, **kwargs)
+    if optimize:
+        raise ConfigError('--optimize applies to the RDK targets only')
     return convert_rknn(model, target, **kwargs)

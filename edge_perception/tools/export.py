@@ -58,9 +58,14 @@ LAYOUT_NAMES = {
     ('pose', 'rdk'): 'rdk_pose',
     ('classify', 'ultralytics'): 'ultralytics_cls', ('classify', 'rknn'): 'rknn_cls',
     ('classify', 'rdk'): 'rdk_cls',
+    ('obb', 'ultralytics'): 'ultralytics_obb',
 }
-# head module class (exact name) -> task; newer heads (YOLO26, OBB, end-to-end) are refused
-HEADS = {'Detect': 'detect', 'Segment': 'segment', 'Pose': 'pose', 'Classify': 'classify'}
+# end-to-end (one-to-one, no NMS) exports of YOLOv10/YOLO26 heads: task -> layout
+END2END_NAMES = {'detect': 'ultralytics_e2e', 'obb': 'ultralytics_e2e_obb'}
+# head module class (exact name) -> task. OBB and end-to-end heads (YOLOv10, YOLO26) export
+# in the ultralytics layout only; YOLO26's Detect is YOLOv8's class with a one-to-one branch.
+HEADS = {'Detect': 'detect', 'Segment': 'segment', 'Pose': 'pose', 'Classify': 'classify',
+         'v10Detect': 'detect', 'OBB': 'obb', 'OBB26': 'obb'}
 # RDK's toolchain takes opset 10/11; rknn-toolkit2 takes 11 too, so the vendor heads use it
 VENDOR_OPSET = 11
 INSTALL_HINT = ('the export tool needs torch and ultralytics: run scripts/setup_export_env.sh '
@@ -126,7 +131,7 @@ def load_checkpoint(weights: str):
         raise ModelLoadError(f'{weights}: ultralytics cannot load it: {exc}') from None
     head = yolo.model.model[-1]
     kind = type(head).__name__
-    if kind not in HEADS or getattr(head, 'end2end', False):
+    if kind not in HEADS:
         raise ModelLoadError(f'{weights}: head {kind} is not supported; export handles the '
                              f'YOLOv8/YOLO11-style heads {", ".join(HEADS)}')
     task = HEADS[kind]
@@ -269,7 +274,7 @@ def _export_vendor(yolo, task, vendor, input_hw, path, opset) -> None:
                           do_constant_folding=True, dynamo=False)
 
 
-def _export_plain(weights, input_hw, path, opset) -> None:
+def _export_plain(weights, input_hw, path, opset, end2end: bool = False) -> None:
     """Run ultralytics' own ONNX export (on a temporary copy: it writes next to its input)."""
     with tempfile.TemporaryDirectory(prefix='ep_export_') as tmp:
         source = os.path.join(tmp, 'model.pt')
@@ -277,6 +282,8 @@ def _export_plain(weights, input_hw, path, opset) -> None:
         _, ultralytics = _imports()
         copy = ultralytics.YOLO(source)
         kwargs = {'opset': opset} if opset else {}
+        if end2end:
+            kwargs['nms'] = False           # ultralytics: the NMS-free one-to-one head
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', DeprecationWarning)     # its TorchScript exporter
             written = copy.export(format='onnx', imgsz=list(input_hw), simplify=False,
@@ -306,7 +313,8 @@ def _write_card(result: ExportResult, weights: str, vendor: str, extra: Dict[str
     import yaml
     card = {
         'name': os.path.splitext(os.path.basename(result.onnx))[0],
-        'task': result.task,
+        # oriented boxes are detections (the detector node); the layout name says 'obb'
+        'task': 'detect' if result.task == 'obb' else result.task,
         'layout': result.layout,
         'model': os.path.basename(result.onnx),
         'input': {'size': list(result.input_hw)},
@@ -328,7 +336,7 @@ def _write_card(result: ExportResult, weights: str, vendor: str, extra: Dict[str
 
 
 def export(weights: str, layout: str = 'ultralytics', output: Optional[str] = None,
-           imgsz=None, opset: Optional[int] = None) -> ExportResult:
+           imgsz=None, opset: Optional[int] = None, end2end: bool = False) -> ExportResult:
     """
     Export an ultralytics checkpoint to ONNX in ``layout`` and write its model card.
 
@@ -336,6 +344,8 @@ def export(weights: str, layout: str = 'ultralytics', output: Optional[str] = No
     ``<checkpoint name>_<layout>.onnx`` in the current folder); the card goes next to it with
     the .yaml suffix. imgsz: N or (height, width) (default: the checkpoint's training size).
     opset: ONNX opset (default: ultralytics' choice for 'ultralytics', 11 for the vendor heads).
+    end2end: the one-to-one head of a YOLOv10/YOLO26 model, top-k inside, no NMS ((1, 300, 6),
+    OBB (1, 300, 7)); otherwise such models export their one-to-many head (NMS on our side).
     The written model's output shapes are checked against the layout tables the runtime uses.
     """
     if layout not in LAYOUT_CHOICES:
@@ -343,16 +353,23 @@ def export(weights: str, layout: str = 'ultralytics', output: Optional[str] = No
     torch, ultralytics = _imports()
     yolo, task, names, default_size = load_checkpoint(weights)
     input_hw = _imgsz(imgsz, default_size)
-    name = LAYOUT_NAMES[(task, layout)]
+    head = yolo.model.model[-1]
+    one2one = getattr(head, 'one2one_cv2', None) is not None
+    if layout != 'ultralytics' and (task == 'obb' or one2one or getattr(head, 'end2end', False)):
+        raise ModelLoadError(f'{weights}: {type(head).__name__} heads (OBB, YOLOv10/YOLO26) '
+                             'export in the ultralytics layout only (--layout ultralytics)')
+    if end2end and not one2one:
+        raise ConfigError(f'{weights}: head {type(head).__name__} has no one-to-one branch '
+                          '(end-to-end heads: YOLOv10, YOLO26)')
+    name = END2END_NAMES[task] if end2end else LAYOUT_NAMES[(task, layout)]
     stem = os.path.splitext(os.path.basename(weights))[0]
     output = os.path.abspath(output or f'{stem}_{layout}.onnx')
     if not output.endswith('.onnx'):
         raise ConfigError(f'output {output} must end with .onnx')
     os.makedirs(os.path.dirname(output), exist_ok=True)
-    head = yolo.model.model[-1]
     kpts = head.kpt_shape[0] if task == 'pose' else 0
     if layout == 'ultralytics':
-        _export_plain(weights, input_hw, output, opset)
+        _export_plain(weights, input_hw, output, opset, end2end)
     else:
         _export_vendor(yolo, task, layout, input_hw, output, opset or VENDOR_OPSET)
     ckpt = getattr(yolo, 'ckpt', None) or {}

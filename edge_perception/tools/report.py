@@ -67,6 +67,9 @@ def markdown_table(results: Sequence[dict]) -> str:
                  f'{_number(a["mean_iou"], 3)})')
         verdict = 'usable' if r.get('usable') else \
             'UNUSABLE: ' + ', '.join(f['code'] for f in r['flags'] if f['level'] == 'error')
+        if r.get('bin_check'):          # RDK: the .bin in hbdk-sim vs its quantized ONNX
+            verdict += '; .bin bit-exact' if r['bin_check']['bit_exact'] else \
+                '; .bin DIFFERS'
         size = r.get('size_bytes')
         cells = (os.path.basename(r['model']), r['target'], label(r),
                  f'{r.get("algorithm", "normal")}/{r.get("method", "channel")}', cosines, agree,
@@ -120,4 +123,6 @@ def write_report(paths: Sequence[str], output: str) -> str:
                 + f'![builds]({os.path.basename(png)})\n')
         if flags:
             f.write('\n## Flags\n\n' + '\n'.join(flags) + '\n')
+        from .rknn_report import rknn_sections
+        f.write(rknn_sections(results, os.path.splitext(output)[0]))
     return png

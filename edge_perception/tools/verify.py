@@ -16,7 +16,8 @@
 
 The fp32 ONNX runs in ONNX Runtime, the NPU build in rknn-toolkit2's simulator (the rknn_sim
 backend: a .rknn file loaded with ``load_rknn`` cannot be simulated, so verify builds the same
-ONNX again with the .rknn's target and the given dtype and calibration). On each validation
+ONNX again with the .rknn's target and the settings convert recorded beside it, and compares
+the file with that rebuild: tools/rknn_build.py). On each validation
 image both get the same pre-processing and the same decoder; verify reports per-output cosine
 similarity of the raw outputs, detection agreement (same-class boxes matched at IoU > 0.5,
 mean IoU, score deltas), mAP@0.5 against YOLO-format labels when given, and flags the known
@@ -29,7 +30,6 @@ import os
 import tempfile
 import time
 from typing import Dict, List, Optional, Sequence
-import warnings
 
 import numpy as np
 
@@ -80,6 +80,16 @@ class VerifyResult:
     onnx_ms: Optional[float] = None
     size_bytes: Optional[int] = None
     flags: List[Flag] = field(default_factory=list)
+    bin_file: Optional[str] = None                # RDK: the .bin checked
+    bin_check: Optional[Dict[str, object]] = None  # RDK: .bin (hbdk-sim) vs quantized ONNX
+    # RKNN (tools/rknn_build.py): float16 layers of a hybrid build, the automatic search,
+    # the per-layer analysis (accuracy_analysis) and what --rknn FILE checked of FILE
+    hybrid_layers: Optional[List[str]] = None
+    float16_share: Optional[float] = None
+    int8_layers: Optional[int] = None
+    hybrid_search: Optional[Dict[str, object]] = None
+    layer_analysis: Optional[Dict[str, object]] = None
+    rknn_check: Optional[Dict[str, object]] = None
 
     @property
     def usable(self) -> bool:
@@ -121,6 +131,24 @@ class VerifyResult:
         lines.append(f'  build {_fmt(self.build_seconds, 1)} s, simulated inference '
                      f'{_fmt(self.sim_ms, 1)} ms/image (ONNX Runtime {_fmt(self.onnx_ms, 1)} ms), '
                      f'model {_fmt((self.size_bytes or 0) / 1e6, 2)} MB')
+        if self.hybrid_layers is not None:
+            lines.append(f'  hybrid: {len(self.hybrid_layers)} float16 layers '
+                         f'({_fmt(self.float16_share, 3)} of {self.int8_layers} int8 layers): '
+                         + ', '.join(self.hybrid_layers))
+        if self.hybrid_search:
+            lines.append(f'  hybrid search: {len(self.hybrid_search["steps"])} builds, '
+                         f'{self.hybrid_search["stopped"]}')
+        if self.layer_analysis:
+            from .rknn_build import layer_table
+            lines += ['  ' + line for line in layer_table(self.layer_analysis).splitlines()]
+        if self.rknn_check:
+            from .rknn_build import describe_check
+            lines += describe_check(self.rknn_check)
+        if self.bin_check is not None:
+            b = self.bin_check
+            lines.append(f'  .bin in hbdk-sim vs quantized ONNX on {b["images"]} image(s): '
+                         + ('bit-exact' if b['bit_exact'] else
+                            f'DIFFERENT (max abs difference {b["max_abs_diff"]:.4g})'))
         lines += [str(f) for f in self.flags]
         lines.append('verdict: ' + ('usable' if self.usable else 'UNUSABLE'))
         return '\n'.join(lines)
@@ -367,23 +395,49 @@ def _raw(model, image):
 def verify(model_path: str, images: str, rknn: Optional[str] = None, target: str = 'rk3588',
            dtype: str = 'int8', labels: Optional[str] = None, calibration=None,
            algorithm: str = 'normal', method: str = 'channel', hybrid=None,
-           confidence: float = 0.25, progress: bool = True) -> VerifyResult:
-    """Compare the fp32 ONNX model and its simulated NPU build on a folder of images."""
+           confidence: float = 0.25, progress: bool = True,
+           rdk_bin: Optional[str] = None,
+           optimize: Optional[str] = None, per_layer: bool = False,
+           backend=None) -> VerifyResult:
+    """
+    Compare the fp32 ONNX model and its simulated NPU build on a folder of images.
+
+    RDK targets (rdk_x3, rdk_x5, rdk_ultra) or ``rdk_bin`` (a .bin) go to
+    ``rdk_verify.verify_rdk``: the quantized ONNX in HB_ONNXRuntime, and the .bin checked
+    against it in hbdk-sim.
+    RKNN: hybrid None, 'auto' or layer names (``rknn_build.simulated_build``); per_layer adds
+    the toolkit's accuracy_analysis; rknn: FILE's recorded build settings are used and FILE is
+    checked against the rebuild (the simulator cannot run FILE itself); backend: an already
+    built rknn_sim backend to verify (left open).
+    """
+    from . import rdk_toolchain
+    if rdk_bin or str(target).lower() in rdk_toolchain.MARCHES:
+        if hybrid:
+            raise ValueError('--hybrid applies to Rockchip targets only')
+        from .rdk_verify import verify_rdk
+        return verify_rdk(model_path, images, target=target, bin_path=rdk_bin, labels=labels,
+                          calibration=calibration, algorithm=algorithm, method=method,
+                          confidence=confidence, progress=progress, optimize=optimize or 'O0')
     import cv2
     from tqdm import tqdm
 
-    from ..backends.rknn_sim_backend import RknnSimulatorBackend
+    from . import rknn_build
     from ..decoders import DecodeOptions, FAMILIES
     from ..model import load_model, Model
     from ..spec import spec_for
 
-    size = None
+    size, settings = None, None
     if rknn:
         from ..backends.rknn_version import read_rknn_info
         info = read_rknn_info(rknn)
         if info.target_platforms:
             target = info.target_platforms[0]
         size = os.path.getsize(rknn)
+        settings = rknn_build.read_settings(rknn)
+        if settings:            # build what FILE is: its recorded settings
+            dtype, algorithm = settings['dtype'], settings['algorithm']
+            method, calibration = settings['method'], settings['calibration']
+            hybrid = settings.get('hybrid_layers')
     paths = image_paths(images)
     pictures = []
     for path in paths:
@@ -395,13 +449,12 @@ def verify(model_path: str, images: str, rknn: Optional[str] = None, target: str
         raise ModelLoadError(f'{images} holds no images')
     options = DecodeOptions(confidence_threshold=confidence)
     reference = load_model(model_path, backend='onnxruntime', confidence_threshold=confidence)
-    started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', RuntimeWarning)     # verify flags it itself
-        backend = RknnSimulatorBackend(model_path, target=target, dtype=dtype,
-                                       calibration=calibration, hybrid=hybrid,
-                                       algorithm=algorithm, method=method)
-    build_seconds = time.perf_counter() - started
+    owned, extra = backend is None, {}
+    if owned:
+        backend, extra = rknn_build.simulated_build(
+            model_path, target, dtype, calibration, algorithm, method, hybrid, images,
+            confidence)
+    build_seconds = extra.pop('build_seconds', None)
     try:
         if size is None:
             with tempfile.TemporaryDirectory(prefix='edge_perception-verify-') as folder:
@@ -409,14 +462,29 @@ def verify(model_path: str, images: str, rknn: Optional[str] = None, target: str
         simulated = Model(spec_for(model_path), backend, options)
         result = VerifyResult(model=os.path.abspath(model_path), target=target,
                               dtype=backend.dtype, algorithm=algorithm, method=method,
-                              hybrid=hybrid, rknn=os.path.abspath(rknn) if rknn else None,
+                              hybrid=None if hybrid is None else
+                              ('auto' if hybrid == 'auto' else 'layers'),
+                              rknn=os.path.abspath(rknn) if rknn else None,
                               layout=simulated.binding.layout.name, images=len(pictures),
                               build_seconds=build_seconds, size_bytes=size)
+        for key in ('hybrid_layers', 'float16_share', 'int8_layers', 'hybrid_search'):
+            setattr(result, key, extra.get(key, (settings or {}).get(key)))
         _compare(result, reference, simulated, pictures, paths, labels, options,
                  FAMILIES, tqdm if progress else None)
+        if per_layer:
+            result.layer_analysis = rknn_build.analyse_backend(backend, paths).as_dict()
+        if rknn:
+            result.rknn_check = rknn_build.check_rknn_file(rknn, backend, settings)
+            if not result.rknn_check['same_build']:
+                result.flags.append(Flag('rknn_not_rebuilt', 'warn', (
+                    f'{os.path.basename(rknn)} is not the build verify simulated (the '
+                    "toolkit's simulator cannot run a prebuilt .rknn): convert it with "
+                    'edge-perception convert, which records its settings beside it, or give '
+                    'verify the settings it was built with')))
     finally:
         reference.close()
-        backend.close()
+        if owned:
+            backend.close()
     return result
 
 

@@ -148,15 +148,15 @@ def test_report_table_and_plot(work, split_verified, plain_verified):
 
 
 def test_rdk_config_and_calibration(work, tmp_path):
-    """RDK X5: the hb_mapper YAML and float32 NCHW RGB calibration tensors, no compiler run."""
-    status, out = _run('convert', work / 'fall_split.onnx', '--target', 'rdk_x5', '--calib',
-                       work / 'calib.txt', '-o', tmp_path / 'fall_split_x5_hb')
-    assert status == 0 and 'OpenExplorer docker' in out and 'hb_mapper makertbin' in out
-    with open(tmp_path / 'fall_split_x5_hb' / 'fall_split_x5_hb_mapper.yaml',
+    """RDK S100: the hb_compile YAML and float32 NCHW RGB calibration tensors, no compiler run."""
+    status, out = _run('convert', work / 'fall_split.onnx', '--target', 'rdk_s100', '--calib',
+                       work / 'calib.txt', '-o', tmp_path / 'fall_split_s100_hb')
+    assert status == 0 and 'OpenExplorer docker' in out and 'hb_compile --config' in out
+    with open(tmp_path / 'fall_split_s100_hb' / 'fall_split_s100_hb_compile.yaml',
               encoding='utf-8') as f:
         config = yaml.safe_load(f)
-    assert config['model_parameters']['march'] == 'bayes-e'
-    assert config['model_parameters']['output_model_file_prefix'] == 'fall_split_x5'
+    assert config['model_parameters']['march'] == 'nash-e'
+    assert config['model_parameters']['output_model_file_prefix'] == 'fall_split_s100'
     inputs = config['input_parameters']
     assert (inputs['input_type_rt'], inputs['input_type_train'], inputs['norm_type']) == \
         ('nv12', 'rgb', 'data_scale')
@@ -173,9 +173,27 @@ def test_rdk_config_and_calibration(work, tmp_path):
     assert set(config['compiler_parameters']) >= {'compile_mode', 'optimize_level'}
     with open(tmp_path / 'fall_split.yaml', encoding='utf-8') as f:
         card = yaml.safe_load(f)
-    assert card['files']['rdk'] == 'fall_split_{soc}_hb/fall_split_{soc}.bin'
+    assert card['files']['rdk'] == 'fall_split_{soc}_hb/fall_split_{soc}.hbm'
     with pytest.raises(ConfigError, match='no .mmse. calibration'):
         convert.convert(str(work / 'fall_split.onnx'), 'rdk_x5', algorithm='mmse')
+    with pytest.raises(ConfigError, match='opset 13; hb_mapper takes opset <= 11'):
+        convert.convert(str(work / 'fall_split.onnx'), 'rdk_x5')
+
+
+def test_rdk_x5_without_the_rdk_toolchain_writes_its_inputs_only(tmp_path):
+    """Here (no hb_mapper): config and calibration written, card left alone, the fix said."""
+    from ..rdk_tools.rdk_models import write_rdk_square_model
+    model = write_rdk_square_model(tmp_path / 'sq.onnx')
+    status, out = _run('convert', model, '--target', 'rdk_x5', '--optimize', 'O0')
+    assert status == 0 and 'toolchain is not installed here' in out
+    assert 'scripts/setup_tool_env.sh rdk' in out and 'hb_mapper makertbin' in out
+    folder = tmp_path / 'sq_x5_hb'
+    with open(folder / 'sq_x5_hb_mapper.yaml', encoding='utf-8') as f:
+        config = yaml.safe_load(f)
+    assert config['model_parameters']['march'] == 'bayes-e'
+    assert config['compiler_parameters']['optimize_level'] == 'O0'
+    assert len(os.listdir(folder / 'calibration_data_rgb_f32')) == len(sample_images())
+    assert not (tmp_path / 'sq.yaml').exists() and not list(folder.glob('*.bin'))
 
 
 def test_flags_for_missing_sigmoid_and_anchors():
