@@ -250,7 +250,7 @@ class RknnSimulatorBackend(Backend):
 
     @property
     def toolkit(self):
-        """Return the rknn-toolkit2 ``RKNN`` object (built, simulator started), e.g. for analysis."""
+        """Return the toolkit's ``RKNN`` object (built, simulator started), e.g. for analysis."""
         if self._rknn is None:
             raise RuntimeError(f'rknn_sim backend for {self.path} is closed')
         return self._rknn
