@@ -177,7 +177,7 @@ def test_rotated_nms_is_per_class_unless_agnostic():
 
 
 def test_a_card_may_name_an_oriented_layout_with_task_obb(tmp_path):
-    """A card saying `task: obb` with a named OBB layout loads (the layouts' own task is detect)."""
+    """A card with `task: obb` may name an OBB layout (those layouts' own task is detect)."""
     from edge_perception.spec import load_card
     card = tmp_path / 'obb.yaml'
     card.write_text('task: obb\nlayout: ultralytics_obb\nmodel: m.onnx\n'

@@ -38,6 +38,8 @@ pytestmark = pytest.mark.ros
 
 SIZE = 640
 CLASSES = 80
+
+
 def write_constant_segmenter(path, candidates: int) -> str:
     """Write an ultralytics-seg-layout ONNX model whose outputs ignore the image."""
     rng = np.random.default_rng(21)
