@@ -24,7 +24,7 @@ to the whole input, cropped, then resized to the source), again our own re-imple
 """
 
 import time
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -129,58 +129,112 @@ def model_table(model, images: Sequence[np.ndarray], repeat: int = 20) -> Dict[s
     return {name: summary_ms(values) for name, values in stages.items()}
 
 
-def pool_table(load, images: Sequence[np.ndarray], workers: Sequence[int] = (1, 2),
-               seconds: float = 15.0) -> List[dict]:
-    """
-    Throughput of a WorkerPool fed faster than it can serve, per worker count.
-
-    load(): a new Model (one context per worker). Frames are offered continuously, so the pool
-    always has work and drops the surplus; ordered: whether results came out in frame order.
-    """
+def _pool_run(models, images, seconds, feed_fps, draw, max_latency_ms):
+    """One measurement: a WorkerPool over ``models`` fed at ``feed_fps`` for ``seconds``."""
     import threading
 
     from .pool import WorkerPool
+    emitted, latencies = [], []
+    if draw:
+        from .drawing import annotate
+
+    def work(model, item):
+        image = images[item[0] % len(images)]
+        return image, model(image)
+
+    def emit(item, result):
+        if draw:
+            annotate(*result)
+        latencies.append(time.perf_counter() - item[1])
+        emitted.append(item[0])
+
+    pool = WorkerPool(len(models), work, emit, contexts=list(models),
+                      max_latency_ms=max_latency_ms)
+    stop = threading.Event()
+
+    def feed():
+        item, period, t_next = 0, 1.0 / feed_fps, time.perf_counter()
+        while not stop.is_set():
+            pool.submit((item, time.perf_counter()))
+            item += 1
+            t_next += period
+            delay = t_next - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+    feeder = threading.Thread(target=feed, daemon=True)
+    t0 = time.perf_counter()
+    feeder.start()
+    stop.wait(seconds)
+    stop.set()
+    feeder.join()
+    pool.wait_idle(30)
+    elapsed = time.perf_counter() - t0
+    pool.stop()
+    counts = pool.counts()
+    return {'frames': len(emitted), 'seconds': elapsed, 'fps': len(emitted) / elapsed,
+            'submitted': counts['submitted'], 'dropped': counts['dropped'],
+            'bad': sum(counts['bad'].values()),
+            'accounted': counts['published'] + sum(counts['dropped'].values())
+            + sum(counts['bad'].values()) == counts['submitted'],
+            'ordered': emitted == sorted(emitted),
+            'latency': summary_ms(latencies) if latencies else None}
+
+
+def pool_table(make_models, images: Sequence[np.ndarray], workers: Sequence[int] = (1, 2),
+               seconds: float = 15.0, runs: int = 1, feed_fps: float = 500.0,
+               npu_ms: Optional[float] = None, draw: bool = False,
+               max_latency_ms: float = 1000.0) -> List[dict]:
+    """
+    Throughput of a WorkerPool fed faster than it can serve, per worker count.
+
+    make_models(n): n new Models (one context per worker; e.g. n ONNX Runtime sessions, or n
+    NPU stand-in contexts on n simulated cores). Each row is measured ``runs`` times (fresh
+    contexts each time) and reports the median frames/s; frames are offered at ``feed_fps``
+    (the surplus is dropped, newest frame wins). npu_ms: the stand-in's latency, which gives
+    the ideal rate n * 1000 / npu_ms. latency: from submission to the end of ``emit``
+    (drawing the result when ``draw``), median of the median run.
+    """
     rows = []
     for n in workers:
-        models = [load() for _ in range(n)]
-        for model in models:
-            model(images[0])                    # warm-up outside the measurement
-        emitted = []
-        pool = WorkerPool(n, lambda i, item: models[i](images[item % len(images)]),
-                          lambda item, result: emitted.append(item))
-        stop = threading.Event()
-
-        def feed():
-            item = 0
-            while not stop.is_set():
-                pool.submit(item)
-                item += 1
-                time.sleep(0.002)
-        feeder = threading.Thread(target=feed, daemon=True)
-        t0 = time.perf_counter()
-        feeder.start()
-        stop.wait(seconds)
-        stop.set()
-        feeder.join()
-        pool.wait_idle(30)
-        elapsed = time.perf_counter() - t0
-        pool.stop()
-        for model in models:
-            model.close()
-        rows.append({'workers': n, 'frames': len(emitted), 'seconds': elapsed,
-                     'fps': len(emitted) / elapsed, 'dropped': pool.dropped,
-                     'ordered': emitted == sorted(emitted)})
+        measured = []
+        for _ in range(runs):
+            models = make_models(n)
+            for model in models:
+                model(images[0])                # warm-up outside the measurement
+            try:
+                measured.append(_pool_run(models, images, seconds, feed_fps, draw,
+                                          max_latency_ms))
+            finally:
+                for model in models:
+                    model.close()
+        measured.sort(key=lambda r: r['fps'])
+        row = dict(measured[len(measured) // 2])
+        row.update(workers=n, runs=[r['fps'] for r in measured],
+                   ordered=all(r['ordered'] for r in measured),
+                   accounted=all(r['accounted'] for r in measured))
+        if npu_ms:
+            row['ideal'] = min(n * 1000.0 / npu_ms, feed_fps)
+        rows.append(row)
     return rows
 
 
 def format_pool_table(rows: List[dict]) -> str:
-    """Markdown table of ``pool_table`` with the speed-up over the first row."""
-    lines = ['| workers (1 thread each) | frames | fps | speed-up | dropped | in order |',
-             '|---|---|---|---|---|---|']
+    """Markdown table of ``pool_table``: median fps, speed-up over the first row, ratios."""
+    ideal = 'ideal' in rows[0]
+    lines = ['| workers | fps (median) | runs fps | speed-up | '
+             + ('ideal fps | of ideal | ' if ideal else '')
+             + 'latency median ms | p95 ms | dropped replaced/late | bad | in order '
+             '| all accounted |',
+             '|---' * (12 if ideal else 10) + '|']
     for r in rows:
-        lines.append(f"| {r['workers']} | {r['frames']} | {r['fps']:.2f} "
-                     f"| {r['fps'] / rows[0]['fps']:.2f}x | {r['dropped']} "
-                     f"| {'yes' if r['ordered'] else 'NO'} |")
+        lat = r['latency'] or {'median': float('nan'), 'p95': float('nan')}
+        lines.append(
+            f"| {r['workers']} | {r['fps']:.1f} | {' '.join(f'{f:.1f}' for f in r['runs'])} "
+            f"| {r['fps'] / rows[0]['fps']:.2f}x "
+            + (f"| {r['ideal']:.1f} | {r['fps'] / r['ideal']:.0%} " if ideal else '')
+            + f"| {lat['median']:.1f} | {lat['p95']:.1f} "
+            f"| {r['dropped']['replaced']}/{r['dropped']['late']} | {r['bad']} "
+            f"| {'yes' if r['ordered'] else 'NO'} | {'yes' if r['accounted'] else 'NO'} |")
     return '\n'.join(lines)
 
 
