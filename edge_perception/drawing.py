@@ -79,6 +79,8 @@ def annotate(image_bgr: np.ndarray, detections: Detections, copy: bool = True,
     """
     Draw boxes and 'name score' labels on a BGR image (a copy unless copy=False).
 
+    Tracked detections (``tracker_id`` set) are labelled '#id name score'.
+
     Instance masks are blended in translucent per-class colour and keypoints drawn as a
     skeleton (joints with confidence >= ``keypoint_threshold``) when the detections have them.
     """
@@ -92,6 +94,7 @@ def annotate(image_bgr: np.ndarray, detections: Detections, copy: bool = True,
     rows = zip(detections.xyxy, detections.confidence, detections.class_id, detections.names)
     # oriented boxes (OrientedDetections) are drawn rotated, the label at their top-left
     corners = detections.corners if getattr(detections, 'angle', None) is not None else None
+    track_ids = detections.tracker_id
     for index, ((x1, y1, x2, y2), score, cid, name) in enumerate(rows):
         color = class_color(int(cid))
         p1, p2 = (int(round(x1)), int(round(y1))), (int(round(x2)), int(round(y2)))
@@ -102,6 +105,8 @@ def annotate(image_bgr: np.ndarray, detections: Detections, copy: bool = True,
         else:
             cv2.rectangle(out, p1, p2, color, thickness, cv2.LINE_AA)
         label = f'{name} {score:.2f}'
+        if track_ids is not None:
+            label = f'#{int(track_ids[index])} {label}'
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         top = p1[1] - th - base - 2 if p1[1] - th - base - 2 >= 0 else p1[1]
         cv2.rectangle(out, (p1[0], top), (p1[0] + tw + 2, top + th + base + 2), color, -1)

@@ -45,6 +45,8 @@ class Detections:
     inside its box (``masks.dense()``: the (N, H, W) bool array; ``masks[i]``: one (H, W)
     mask; ``masks.id_image()``). An (N, H, W) bool array given here is converted.
     keypoints: optional (N, K, 3) float32, x, y in source pixels and a confidence.
+    tracker_id: optional (N,) int64 track ids (``edge_perception.tracking``; as in
+    supervision), keyword-only; None when no tracker ran.
     """
 
     xyxy: np.ndarray
@@ -54,6 +56,7 @@ class Detections:
     masks: Optional[InstanceMasks] = None
     keypoints: Optional[np.ndarray] = None
     keypoint_names: Tuple[str, ...] = field(default=())
+    tracker_id: Optional[np.ndarray] = field(default=None, kw_only=True)
 
     def __post_init__(self):
         self.xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
@@ -61,13 +64,15 @@ class Detections:
         self.class_id = np.asarray(self.class_id, dtype=np.int32).reshape(-1)
         self.class_names = tuple(self.class_names)
         n = len(self.xyxy)
+        if self.tracker_id is not None:
+            self.tracker_id = np.asarray(self.tracker_id, dtype=np.int64).reshape(-1)
         if self.masks is not None and not isinstance(self.masks, InstanceMasks):
             self.masks = InstanceMasks.from_dense(self.masks)
         if len(self.confidence) != n or len(self.class_id) != n:
             raise ValueError(
                 f'Detections: xyxy has {n} rows but confidence has {len(self.confidence)} '
                 f'and class_id {len(self.class_id)}')
-        for name in ('masks', 'keypoints'):
+        for name in ('masks', 'keypoints', 'tracker_id'):
             value = getattr(self, name)
             if value is not None and len(value) != n:
                 raise ValueError(f'Detections: {name} has {len(value)} rows, expected {n}')
@@ -89,7 +94,8 @@ class Detections:
             self.xyxy[index], self.confidence[index], self.class_id[index], self.class_names,
             None if self.masks is None else self.masks[index],
             None if self.keypoints is None else self.keypoints[index],
-            self.keypoint_names)
+            self.keypoint_names,
+            tracker_id=None if self.tracker_id is None else self.tracker_id[index])
 
     @property
     def names(self) -> list:

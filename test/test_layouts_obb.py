@@ -183,3 +183,14 @@ def test_a_card_may_name_an_oriented_layout_with_task_obb(tmp_path):
     card.write_text('task: obb\nlayout: ultralytics_obb\nmodel: m.onnx\n'
                     'input: {size: 640}\n')
     assert load_card(str(card)).layout == 'ultralytics_obb'
+
+
+def test_indexing_oriented_detections_keeps_track_ids():
+    """Track ids survive selecting oriented detections, as they do for Detections."""
+    xyxy = np.array([[0, 0, 10, 10], [5, 5, 20, 30], [1, 2, 3, 4]], np.float32)
+    dets = OrientedDetections(xyxy, np.array([0.9, 0.8, 0.7], np.float32),
+                              np.zeros(3, np.int32), ('a',), None, None, (),
+                              np.array([0.1, 0.2, 0.3], np.float32),
+                              tracker_id=np.array([7, 8, 9]))
+    picked = dets[1:]
+    assert list(picked.tracker_id) == [8, 9] and list(picked.angle) == pytest.approx([0.2, 0.3])

@@ -59,7 +59,7 @@ class OrientedDetections(Detections):
         base = Detections.__getitem__(self, index)
         return OrientedDetections(base.xyxy, base.confidence, base.class_id, base.class_names,
                                   base.masks, base.keypoints, base.keypoint_names,
-                                  self.angle[index])
+                                  self.angle[index], tracker_id=base.tracker_id)
 
     @property
     def xywhr(self) -> np.ndarray:
