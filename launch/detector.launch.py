@@ -15,45 +15,52 @@
 Start one detector node: `ros2 launch edge_perception detector.launch.py model:=<card>`.
 
 Arguments: model (card or model file; default the demo card), image (the camera topic to
-remap `image` to), namespace, backend, image_transport, use_debug_image.
+remap `image` to), namespace, backend, image_transport, use_debug_image, params_file (a
+config/params/detect.yaml-style file), use_sim_time and autostart (false: the managed node
+waits for `ros2 lifecycle set /detector configure`, then `activate`). An argument left empty
+takes the params_file's value, else the node's default; one given explicitly wins over the
+file (edge_perception.ros.launch_params, tested without ROS launch).
 """
 
-import os
-
-from ament_index_python.packages import get_package_share_directory
+from edge_perception.ros import launch_params
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
-from launch_ros.parameter_descriptions import ParameterValue
+from launch_ros.actions import LifecycleNode
+
+ARGUMENTS = (
+    ('model', '', "model card (.yaml) or model file ('' = the params_file's, else the demo "
+     'card)'),
+    ('image', 'image', 'image topic to subscribe to'),
+    ('namespace', '', 'namespace of the node'),
+    ('backend', '', "auto, onnxruntime, rknn or rdk ('' = auto)"),
+    ('image_transport', '', "raw or compressed ('' = raw)"),
+    ('use_debug_image', '', "publish detections/image: true or false ('' = false)"),
+) + launch_params.COMMON_ARGUMENTS
+#: Launch argument -> node parameter, for the arguments that set one when given.
+PARAMETERS = {'model': 'model', 'backend': 'backend', 'image_transport': 'image_transport',
+              'use_debug_image': 'publish_debug_image'}
+
+
+def _node(context):
+    value = {name: LaunchConfiguration(name).perform(context) for name, _, _ in ARGUMENTS}
+    explicit = launch_params.common_parameters(value)
+    for argument, parameter in PARAMETERS.items():
+        if value[argument]:
+            explicit[parameter] = value[argument]
+    if 'publish_debug_image' in explicit:
+        explicit['publish_debug_image'] = launch_params.as_bool(
+            'use_debug_image', explicit['publish_debug_image'])
+    image = value['image']
+    return [LifecycleNode(      # a managed node: autostart drives it, or a lifecycle manager
+        package='edge_perception', executable='detector_node', name='detector',
+        namespace=value['namespace'], output='screen',
+        parameters=launch_params.parameter_list({}, value['params_file'], explicit),
+        remappings=[('image', image), ('image/compressed', image + '/compressed')])]
 
 
 def generate_launch_description():
-    """Declare the arguments and the detector node."""
-    share = get_package_share_directory('edge_perception')
-    default_model = os.path.join(share, 'config', 'models', 'fall_detection.yaml')
-    args = [
-        DeclareLaunchArgument('model', default_value=default_model,
-                              description='model card (.yaml) or model file'),
-        DeclareLaunchArgument('image', default_value='image',
-                              description='image topic to subscribe to'),
-        DeclareLaunchArgument('namespace', default_value=''),
-        DeclareLaunchArgument('backend', default_value='auto'),
-        DeclareLaunchArgument('image_transport', default_value='raw',
-                              description='raw or compressed'),
-        DeclareLaunchArgument('use_debug_image', default_value='false'),
-    ]
-    node = Node(
-        package='edge_perception', executable='detector_node', name='detector',
-        namespace=LaunchConfiguration('namespace'), output='screen',
-        parameters=[{
-            'model': LaunchConfiguration('model'),
-            'backend': LaunchConfiguration('backend'),
-            'image_transport': LaunchConfiguration('image_transport'),
-            'publish_debug_image': ParameterValue(LaunchConfiguration('use_debug_image'),
-                                                  value_type=bool),
-        }],
-        remappings=[('image', LaunchConfiguration('image')),
-                    ('image/compressed', [LaunchConfiguration('image'), '/compressed'])],
-    )
-    return LaunchDescription(args + [node])
+    """Declare the arguments; the node is built once they are known."""
+    return LaunchDescription(
+        [DeclareLaunchArgument(name, default_value=default, description=text)
+         for name, default, text in ARGUMENTS] + [OpaqueFunction(function=_node)])

@@ -20,17 +20,21 @@ Arguments: board (auto = read the device tree; rk3588, rk3576, rk3568, rk3566, r
 rdk_x5, rdk_ultra, rdk_s100, pc), task (detect, segment, pose, classify; the node is named
 detector, segmenter, pose, classifier), model (card or file; default the board's), image (topic
 to subscribe to), namespace, use_debug_image, camera (none, default = the
-board's driver, or usb_cam, v4l2_camera, hobot_usb_cam, mipi_cam). Everything a board implies
-(backend, NPU cores per worker, CPU affinity, default model) comes from
-config/boards/<board>.yaml through edge_perception.boards, which is tested without ROS launch.
+board's driver, or usb_cam, v4l2_camera, hobot_usb_cam, mipi_cam), params_file (a
+config/params/<task>.yaml-style file), use_sim_time, autostart (false: the managed node waits
+for ros2 lifecycle set). Everything a board implies (backend, NPU cores per worker, CPU
+affinity, default model) comes from config/boards/<board>.yaml through edge_perception.boards;
+the layering (board, then params_file, then explicit arguments) is
+edge_perception.ros.launch_params; both are tested without ROS launch.
 """
 
 from ament_index_python.packages import get_package_share_directory
 from edge_perception import boards
+from edge_perception.ros import launch_params
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
 
 ARGUMENTS = (
     ('board', 'auto', 'board profile, or auto'),
@@ -38,9 +42,10 @@ ARGUMENTS = (
     ('model', '', "model card or file ('' = the board's default)"),
     ('image', '', "image topic ('' = the camera's when one is started, else image)"),
     ('namespace', '', 'namespace of the nodes'),
-    ('use_debug_image', 'false', 'publish annotated images'),
+    ('use_debug_image', '', "publish annotated images: true or false ('' = the "
+     "params_file's, else false)"),
     ('camera', 'none', 'camera driver to start: none, default, or a driver name'),
-)
+) + launch_params.COMMON_ARGUMENTS
 
 
 def _nodes(context):
@@ -51,8 +56,14 @@ def _nodes(context):
     image = value['image'] or (camera['image_topic'] if camera else 'image')
     params = boards.node_parameters(
         profile, value['task'], value['model'], share_dir=share,
-        publish_debug_image=value['use_debug_image'].lower() == 'true',
         image_transport=camera.get('transport') if camera else None)
+    explicit = launch_params.common_parameters(value)
+    if value['model']:
+        explicit['model'] = value['model']
+    if value['use_debug_image']:
+        explicit['publish_debug_image'] = launch_params.as_bool('use_debug_image',
+                                                                value['use_debug_image'])
+    parameters = launch_params.parameter_list(params, value['params_file'], explicit)
     actions = [LogInfo(msg=f'edge_perception: board {profile.board} ({profile.description}), '
                            f'backend {params["backend"]}, {params["workers"]} worker(s), '
                            f'model {params["model"]}, image {image}')]
@@ -61,9 +72,9 @@ def _nodes(context):
                             name=camera['name'], namespace=_join(value['namespace'], 'camera'),
                             parameters=[camera['parameters']], output='screen'))
     executable = boards.TASK_EXECUTABLES[value['task']]
-    actions.append(Node(
+    actions.append(LifecycleNode(     # a managed node: autostart drives it, or a manager
         package='edge_perception', executable=executable,
-        name=executable[:-len('_node')], namespace=value['namespace'], parameters=[params],
+        name=executable[:-len('_node')], namespace=value['namespace'], parameters=parameters,
         output='screen',
         remappings=[('image', image), ('image/compressed', image + '/compressed')]))
     return actions

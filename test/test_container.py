@@ -157,7 +157,7 @@ def test_container_process_runs_the_config_and_stops_on_sigint(
         header = stamped('cam', 42)
         got = send_and_receive(pub, detections, bgr_to_image(RED), header, timeout=20.0,
                                resend=0.5)
-        assert got is not None and got.detections[0].results[0].hypothesis.class_id == 'red'
+        assert got is not None and got.detections[0].results[0].hypothesis.class_id == '0'  # red
         assert classes.wait(lambda m: same_header(m, header)) is not None
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=15.0)
@@ -195,3 +195,42 @@ def test_container_with_a_bad_node_or_config_exits_non_zero(tmp_path, namespace)
     assert 'Traceback' not in done.stderr
     done = run(['edge_perception.ros.container', str(tmp_path / 'absent.yaml')])
     assert done.returncode == 2 and 'absent.yaml' in done.stderr
+
+
+def test_the_container_drives_the_lifecycle_and_honours_autostart_false(
+        ros_context, executor, probe, namespace, tiny_model, more_models, tmp_path):
+    from lifecycle_msgs.msg import State
+    from lifecycle_msgs.srv import GetState
+    text = f"""
+nodes:
+  - task: detect
+    namespace: {namespace}
+    parameters: {{model: {tiny_model}, image_qos: reliable}}
+  - task: pose
+    namespace: {namespace}/body
+    parameters: {{model: {more_models['pose']}, image_qos: reliable, autostart: false}}
+"""
+    container = Container(load_config(write_config(tmp_path / 'c.yaml', text)),
+                          name=f'container{namespace.replace("/", "_")}', context=ros_context)
+    for node in container.nodes:
+        executor.add_node(node)
+    try:
+        def state(name):      # over DDS, as ros2 lifecycle get does
+            client = probe.create_client(GetState, f'{name}/get_state')
+            assert client.wait_for_service(timeout_sec=10.0)
+            future = client.call_async(GetState.Request())
+            assert wait_for(future.done)
+            probe.destroy_client(client)
+            return future.result().current_state.id
+        assert state(f'{namespace}/detector') == State.PRIMARY_STATE_ACTIVE
+        assert state(f'{namespace}/body/pose') == State.PRIMARY_STATE_UNCONFIGURED
+        # the shared subscription serves the active node only; the other has no publishers
+        assert probe.count_publishers(f'{namespace}/body/keypoints') == 0
+        detections = probe.collect(Detection2DArray, 'detections')
+        pub = probe.publisher_for(Image, 'image', RELIABLE)
+        assert send_and_receive(pub, detections, bgr_to_image(RED), stamped('c', 1)) is not None
+        assert container.hub.subscriptions() == 1
+    finally:
+        for node in container.nodes:
+            executor.remove_node(node)
+        container.close()

@@ -41,7 +41,7 @@ from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from .helpers import (diagnostic_values, DISCOVERY_TIMEOUT, raw_image, REPO_ROOT, stamped,
                       subprocess_env, wait_for)
-from .models import BOX_CXCYWH, expected_scores
+from .models import BOX_CXCYWH, COLOR_CLASSES, expected_scores
 
 pytestmark = pytest.mark.ros
 
@@ -79,12 +79,17 @@ def same_header(msg, header):
             and msg.header.stamp.nanosec == header.stamp.nanosec)
 
 
+def cid(name):
+    """Return the class_id text of a tiny-model class (class_id_format index, the default)."""
+    return str(COLOR_CLASSES.index(name))
+
+
 def assert_matches(msg, expected):
     """Check a Detection2DArray carries exactly the model's Detections (source pixels)."""
     assert len(msg.detections) == len(expected)
-    rows = zip(msg.detections, expected.centers_sizes, expected.confidence, expected.names)
-    for det, (cx, cy, w, h), score, name in rows:
-        assert det.results[0].hypothesis.class_id == name
+    rows = zip(msg.detections, expected.centers_sizes, expected.confidence, expected.class_id)
+    for det, (cx, cy, w, h), score, index in rows:
+        assert det.results[0].hypothesis.class_id == str(int(index))
         assert det.results[0].hypothesis.score == pytest.approx(float(score), abs=1e-6)
         box = (det.bbox.center.position.x, det.bbox.center.position.y,
                det.bbox.size_x, det.bbox.size_y)
@@ -142,7 +147,7 @@ def test_raw_encodings_give_detections_in_source_pixels(nodes, probe, namespace,
         assert_matches(got, expected)
     colours = [detections.wait(lambda m, i=i: m.header.stamp.sec == 1700000000 + i)
                .detections[0].results[0].hypothesis.class_id for i in range(4)]
-    assert colours[0] == 'red' and colours[1] == 'blue' and colours[3] == 'red'
+    assert colours[0] == cid('red') and colours[1] == cid('blue') and colours[3] == cid('red')
     first = detections.wait(lambda m: m.header.stamp.sec == 1700000000).detections[0]
     assert first.results[0].hypothesis.score == pytest.approx(expected_scores(RED)[0], abs=1e-5)
     # 640x480 into 64x64: scale 0.1, 8 rows of padding top and bottom.
@@ -167,7 +172,7 @@ def test_compressed_transport_and_malformed_compressed_frames(nodes, probe, name
     assert got is not None
     assert_matches(got, tiny.predict(cv2.imdecode(np.frombuffer(good.data, np.uint8),
                                                   cv2.IMREAD_COLOR))[0])
-    assert got.detections[0].results[0].hypothesis.class_id == 'blue'
+    assert got.detections[0].results[0].hypothesis.class_id == cid('blue')
 
     jpeg = bytes(good.data)
     sos = jpeg.find(b'\xff\xda')
@@ -182,7 +187,7 @@ def test_compressed_transport_and_malformed_compressed_frames(nodes, probe, name
         assert wait_for(lambda c=count: node.counters()['frames_bad'] == c), \
             f'bad frame {count} not counted: {node.counters()}'
     got = send_and_receive(pub, detections, bgr_to_compressed(RED), stamped('cam', 99))
-    assert got is not None and got.detections[0].results[0].hypothesis.class_id == 'red'
+    assert got is not None and got.detections[0].results[0].hypothesis.class_id == cid('red')
     fqn = node.get_fully_qualified_name()
     report = diagnostics.wait(lambda m: (diagnostic_values(m, fqn) or {}).get('frames_bad')
                               == str(len(bad)))
@@ -271,7 +276,7 @@ def test_parameters_change_at_run_time_and_invalid_values_are_rejected(
     assert result.successful, result.reason
     assert len(send_and_receive(pub, detections, red, stamped('a', 3)).detections) == 0
     got = send_and_receive(pub, detections, blue, stamped('a', 4))
-    assert [d.results[0].hypothesis.class_id for d in got.detections] == ['blue']
+    assert [d.results[0].hypothesis.class_id for d in got.detections] == [cid('blue')]
     result, = node.set_parameters([Parameter('classes', value=['0', 'blue'])])   # ids too
     assert result.successful, result.reason
     assert len(send_and_receive(pub, detections, red, stamped('a', 5)).detections) == 1
@@ -490,7 +495,7 @@ def test_nv12_frames_reach_an_nv12_model_unconverted(nodes, probe, namespace, tm
         got = send_and_receive(pub, detections, msg, stamped('cam', 5))
         assert got is not None and len(got.detections) == 1
         det = got.detections[0]
-        assert det.results[0].hypothesis.class_id == 'white'
+        assert det.results[0].hypothesis.class_id == '0'      # the card's classes: white, cyan
         assert (det.bbox.center.position.x, det.bbox.center.position.y) == \
             pytest.approx((140, 130), abs=1.0)
         assert conversions == []               # no colour conversion between DDS and the BPU
@@ -578,4 +583,4 @@ def test_compressed_topic_follows_the_remapped_image_topic(nodes, probe, namespa
     good = bgr_to_compressed(RED)
     got = send_and_receive(pub, detections, good, stamped('cam', 7))
     assert got is not None, f'no detections for a frame on {expected}'
-    assert got.detections[0].results[0].hypothesis.class_id == 'red'
+    assert got.detections[0].results[0].hypothesis.class_id == cid('red')

@@ -125,7 +125,10 @@ def test_detector_without_label_info_starts_serves_and_says_so_once(
         got = first_detections(probe, pub, detections, stamped('cam', 7))
         assert got is not None, 'no detections from the node process'
         red, _ = expected_scores(RED)
-        assert [d.results[0].hypothesis.class_id for d in got.detections] == ['red']
+        # 4.1: class ids (class_id_format index) to look up in label_info; 4.0.0 has no
+        # LabelInfo, so the node falls back to the class names
+        assert [d.results[0].hypothesis.class_id for d in got.detections] == \
+            (['red'] if mode == '4.0.0' else ['0'])
         assert got.detections[0].results[0].hypothesis.score == pytest.approx(red, abs=1e-6)
         # A threshold change re-publishes label_info when it can: never a second log line.
         set_threshold(probe, f'{namespace}/detector', 0.3)

@@ -96,7 +96,8 @@ def test_rotated_boxes_are_published_with_theta(nodes, probe, namespace, tmp_pat
                    d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.size_x,
                    d.bbox.size_y, d.bbox.center.theta) for d in msg.detections),
                  key=lambda t: -t[1])
-    assert [g[0] for g in got] == [e[0] for e in _expected()]
+    names = ('plane', 'ship', 'car')                # the model's classes: ids 0, 1, 2
+    assert [names[int(g[0])] for g in got] == [e[0] for e in _expected()]
     for g, e in zip(got, _expected()):
         np.testing.assert_allclose(g[1:], e[1:], atol=1e-3)
 

@@ -118,7 +118,7 @@ def test_segmenter_masks_match_detection_ids_at_source_size(nodes, probe, namesp
     assert got is not None and len(got.detections) == 1
     det = got.detections[0]
     assert det.id == '0' and same_header(det, header)
-    assert det.results[0].hypothesis.class_id == 'class0'
+    assert det.results[0].hypothesis.class_id == '0'            # class_id_format index
     assert (det.bbox.center.position.x, det.bbox.center.position.y) == pytest.approx((60, 40))
     mask = masks.wait(lambda m: same_header(m, header))
     assert mask is not None
@@ -193,7 +193,7 @@ def test_pose_keypoints_are_linked_to_their_person(nodes, probe, namespace, task
     people = send_and_receive(pub, detections, bgr_to_image(SCENE), header)
     assert people is not None and len(people.detections) == 1
     person = people.detections[0]
-    assert person.results[0].hypothesis.class_id == 'person'
+    assert person.results[0].hypothesis.class_id == '0'         # class 0 of the pose model
     truth = expected_keypoints(expected.xyxy[0])
     visible = [i for i in range(len(names)) if truth[i, 2] >= 0.5]
     assert 0 < len(visible) < len(names)
@@ -252,7 +252,8 @@ def test_classifier_publishes_top_k_in_order(nodes, probe, namespace, task_model
     header = stamped('cam', 31)
     got = send_and_receive(pub, results, bgr_to_image(scene), header)
     assert got is not None
-    assert [r.class_id for r in got.results] == ['green', 'red', 'blue']
+    # class ids (class_id_format index): the classifier's classes are red, green, blue
+    assert [r.class_id for r in got.results] == ['1', '0', '2']
     scores = [r.score for r in got.results]
     assert scores == sorted(scores, reverse=True)
     assert scores == pytest.approx(expected.confidence.astype(float).tolist(), abs=1e-6)
@@ -265,12 +266,12 @@ def test_classifier_publishes_top_k_in_order(nodes, probe, namespace, task_model
     result, = node.set_parameters([Parameter('top_k', value=2)])
     assert result.successful
     got = send_and_receive(pub, results, bgr_to_image(scene), stamped('cam', 32))
-    assert [r.class_id for r in got.results] == ['green', 'red']
+    assert [r.class_id for r in got.results] == ['1', '0']
     threshold = (scores[0] + scores[1]) / 2
     result, = node.set_parameters([Parameter('confidence_threshold', value=threshold)])
     assert result.successful
     got = send_and_receive(pub, results, bgr_to_image(scene), stamped('cam', 33))
-    assert [r.class_id for r in got.results] == ['green']
+    assert [r.class_id for r in got.results] == ['1']
     for name, value in [('top_k', 0), ('confidence_threshold', 2.0), ('workers', 2)]:
         result, = node.set_parameters([Parameter(name, value=value)])
         assert not result.successful, f'{name}={value} was accepted'

@@ -12,8 +12,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-ROS 2 layer of edge_perception: image conversion, message building and the detector node.
+ROS 2 layer of edge_perception: managed task nodes and what they are made of.
 
-Importing this package does not import rclpy; ``image_conversions`` and ``messages`` need the
-message packages only, ``detector_node`` needs rclpy too.
+One concern per module: ``parameters`` (names, defaults, descriptors, checks), ``qos``,
+``diagnostics`` (counters and /diagnostics), ``node_base`` (the lifecycle base class),
+``outputs`` (a task's publishers per camera), ``stages`` (per-frame result post-processing),
+``messages`` and ``tros`` (message building), ``image_conversions`` and ``frames`` (input),
+``tasks`` (which node serves which task), ``launch_params`` (launch-file logic), ``container``;
+one short file per node: ``detector_node``, ``segmenter_node``, ``pose_node``,
+``classifier_node``.
+
+Importing this package does not import rclpy; ``tasks``, ``launch_params`` and ``stages`` need
+no ROS at all, ``image_conversions`` and ``messages`` the message packages only.
 """

@@ -17,8 +17,8 @@ The ``classifier`` node: whole-image classification (e.g. YOLOv8-cls) of an imag
 Publishes, each with the image's header:
 
 * ``classification`` (vision_msgs/Classification): the ``top_k`` most probable classes at or
-  above ``confidence_threshold``, best first; ``class_id`` = the class name, ``score`` = its
-  probability;
+  above ``confidence_threshold``, best first; ``class_id`` = the class index (as in
+  ``label_info``; the name with ``class_id_format:=name``), ``score`` = its probability;
 * ``classification/image`` (bgr8, with ``publish_debug_image:=true``): the top classes written
   on the image;
 * ``label_info``, ``/diagnostics`` and, with ai_msgs installed, ``perception_targets``.
@@ -31,19 +31,52 @@ import sys
 from vision_msgs.msg import Classification
 
 from . import tros
-from .messages import classification_msg
+from .messages import class_labels, classification_msg
 from .node_base import descriptor, main_for, PerceptionNode, T
+from .outputs import Outputs
 from ..drawing import annotate_classes
 from ..results import Classifications
+
+
+def top(classifications, options) -> Classifications:
+    """Return the classes to publish: top_k at or above the confidence threshold."""
+    keep = [i for i, score in enumerate(classifications.confidence.tolist())
+            if score >= options.confidence_threshold][:options.top_k]
+    return Classifications(classifications.class_id[keep],
+                           classifications.confidence[keep], classifications.class_names)
+
+
+class ClassificationOutputs(Outputs):
+    """``classification`` (vision_msgs/Classification) of one camera."""
+
+    def __init__(self, node, prefix=''):
+        super().__init__(node, prefix)
+        self._pub = self.publisher(Classification, 'classification')
+
+    def _top(self, classifications):
+        return top(classifications, self.node.model.options)
+
+    def publish(self, header, result):
+        best = self._top(result.output)
+        labels = class_labels(best.class_id, best.names, self.node.class_id_format)
+        self._pub.publish(classification_msg(labels, best.confidence.tolist(), header))
+
+    def draw(self, bgr, classifications):
+        return annotate_classes(bgr, self._top(classifications))
+
+    def targets(self, classifications, width, height):
+        best = self._top(classifications)
+        return tros.classification_targets(best.names, best.confidence.tolist(), width, height)
 
 
 class ClassifierNode(PerceptionNode):
     """Image classification: the top-k classes as vision_msgs/Classification."""
 
     NODE_NAME = 'classifier'
-    TASKS = ('classify',)
+    EXECUTABLE = 'classifier_node'
     PURPOSE = 'classification'
     DEBUG_TOPIC = 'classification/image'
+    OUTPUTS = ClassificationOutputs
 
     def _decode_parameters(self, options):
         return [
@@ -55,27 +88,9 @@ class ClassifierNode(PerceptionNode):
                 int_range=(1, 1000))),
         ]
 
-    def _create_outputs(self):
-        self._cls_pub = self.create_publisher(Classification, 'classification', 10)
-
     def top(self, classifications) -> Classifications:
         """Return the classes to publish: top_k at or above the confidence threshold."""
-        options = self._model.options
-        keep = [i for i, score in enumerate(classifications.confidence.tolist())
-                if score >= options.confidence_threshold][:options.top_k]
-        return Classifications(classifications.class_id[keep],
-                               classifications.confidence[keep], classifications.class_names)
-
-    def _publish(self, header, result):
-        top = self.top(result.output)
-        self._cls_pub.publish(classification_msg(top.names, top.confidence.tolist(), header))
-
-    def _draw(self, bgr, classifications):
-        return annotate_classes(bgr, self.top(classifications))
-
-    def _targets(self, classifications, width, height):
-        top = self.top(classifications)
-        return tros.classification_targets(top.names, top.confidence.tolist(), width, height)
+        return top(classifications, self._model.options)
 
 
 main = main_for(ClassifierNode)

@@ -33,7 +33,6 @@ Each node keeps its own worker pool, newest-frame-wins queue and diagnostics.
 Run: ``ros2 run edge_perception perception_container <config.yaml> [--ros-args ...]``.
 """
 
-import importlib
 import os
 import sys
 import threading
@@ -46,32 +45,15 @@ from sensor_msgs.msg import CompressedImage, Image
 import yaml
 
 from .frames import SharedFrame
-from .node_base import image_qos, StartupError
+from .node_base import StartupError
+from .qos import image_qos, image_qos_overrides, SubscriptionEventCallbacks
+from .tasks import node_class, TASK_NODES
 from ..errors import ConfigError
 
-try:  # Iron and newer
-    from rclpy.event_handler import SubscriptionEventCallbacks
-except ImportError:  # Humble
-    from rclpy.qos_event import SubscriptionEventCallbacks
-
-#: Node class of each task, as module:class (imported when used).
-TASK_CLASSES = {
-    'detect': 'edge_perception.ros.detector_node:DetectorNode',
-    'segment': 'edge_perception.ros.segmenter_node:SegmenterNode',
-    'semantic': 'edge_perception.ros.segmenter_node:SegmenterNode',
-    'pose': 'edge_perception.ros.pose_node:PoseNode',
-    'classify': 'edge_perception.ros.classifier_node:ClassifierNode',
-}
+#: Task names a container entry takes (model tasks: semantic models run in the segmenter).
+TASK_CLASSES = {task: node.target for task, node in TASK_NODES.items()}
 NODE_KEYS = {'task', 'name', 'namespace', 'parameters', 'remappings'}
 CONTAINER_NAME = 'perception_container'
-
-
-def node_class(task: str):
-    """Return the node class serving ``task``."""
-    if task not in TASK_CLASSES:
-        raise ConfigError(f'task {task!r} is not one of {", ".join(TASK_CLASSES)}')
-    module, name = TASK_CLASSES[task].split(':')
-    return getattr(importlib.import_module(module), name)
 
 
 def load_config(path: str) -> dict:
@@ -107,11 +89,10 @@ def load_config(path: str) -> dict:
             raise ConfigError(f'{where}: unknown keys {sorted(unknown)} '
                               f'(known: {", ".join(sorted(NODE_KEYS))})')
         task = entry.get('task')
-        cls = node_class(task) if task in TASK_CLASSES else None
-        if cls is None:
+        if task not in TASK_NODES:
             raise ConfigError(f'{where}: task {task!r} is not one of '
-                              f'{", ".join(TASK_CLASSES)}')
-        node = {'task': task, 'name': str(entry.get('name') or cls.NODE_NAME),
+                              f'{", ".join(TASK_NODES)}')
+        node = {'task': task, 'name': str(entry.get('name') or TASK_NODES[task].name),
                 'namespace': str(entry.get('namespace') or ''),
                 'parameters': entry.get('parameters') or {},
                 'remappings': entry.get('remappings') or {}}
@@ -157,7 +138,9 @@ class FrameHub:
     The process's image subscriptions: one per (topic, transport, QoS), fanned out to nodes.
 
     A node calls ``attach(node, topic, compressed, qos_name)`` with its resolved topic; every
-    message then reaches each attached node's ``accept_frame`` as the same SharedFrame.
+    message then reaches each attached node's ``accept_frame`` (or the ``deliver`` callback
+    given) as the same SharedFrame. The shared subscription takes the container node's
+    ``qos_overrides./<topic>.subscription.<policy>`` parameters.
     """
 
     def __init__(self, node: Node):
@@ -165,8 +148,14 @@ class FrameHub:
         self._lock = threading.Lock()
         self._shared: Dict[tuple, _Shared] = {}
 
-    def attach(self, consumer, topic: str, compressed: bool, qos_name: str) -> None:
-        """Feed ``consumer`` the frames of ``topic`` (subscribing on first use)."""
+    def attach(self, consumer, topic: str, compressed: bool, qos_name: str,
+               deliver=None, on_qos=None) -> None:
+        """
+        Feed ``consumer`` the frames of ``topic`` (subscribing on first use).
+
+        ``deliver(frame)`` (default ``consumer.accept_frame``) takes each frame and
+        ``on_qos(event)`` (default ``consumer.on_incompatible_qos``) the QoS events.
+        """
         key = (topic, bool(compressed), qos_name)
         with self._lock:
             shared = self._shared.get(key)
@@ -176,15 +165,16 @@ class FrameHub:
                     CompressedImage if compressed else Image, topic,
                     lambda msg, s=shared: self._deliver(s, msg), image_qos(qos_name),
                     event_callbacks=SubscriptionEventCallbacks(
-                        incompatible_qos=lambda event, s=shared: self._qos_event(s, event)))
-            shared.consumers.append(consumer)
+                        incompatible_qos=lambda event, s=shared: self._qos_event(s, event)),
+                    qos_overriding_options=image_qos_overrides())
+            shared.consumers.append((consumer, deliver or consumer.accept_frame,
+                                     on_qos or consumer.on_incompatible_qos))
 
     def detach(self, consumer) -> None:
         """Stop feeding ``consumer``; a subscription nobody uses any more is destroyed."""
         with self._lock:
             for key, shared in list(self._shared.items()):
-                if consumer in shared.consumers:
-                    shared.consumers.remove(consumer)
+                shared.consumers = [c for c in shared.consumers if c[0] is not consumer]
                 if not shared.consumers:
                     self._node.destroy_subscription(shared.subscription)
                     del self._shared[key]
@@ -194,13 +184,13 @@ class FrameHub:
         with self._lock:
             shared.frames += 1
             consumers = list(shared.consumers)
-        for consumer in consumers:
-            consumer.accept_frame(frame)
+        for _, deliver, _ in consumers:
+            deliver(frame)
 
     @staticmethod
     def _qos_event(shared: _Shared, event) -> None:
-        for consumer in list(shared.consumers):
-            consumer.on_incompatible_qos(event)
+        for _, _, on_qos in list(shared.consumers):
+            on_qos(event)
 
     def frames(self) -> Dict[str, int]:
         """Return the frames received so far per shared subscription's topic."""
@@ -217,8 +207,11 @@ class Container:
     """
     The nodes of one container config, sharing a FrameHub; add ``nodes`` to an executor.
 
-    node_kwargs (e.g. ``context``) go to every node. A node that cannot start raises
-    StartupError naming it; the nodes made before it are closed.
+    node_kwargs (e.g. ``context``) go to every node. The container drives the nodes'
+    lifecycle: each is created unconfigured, then configured and activated in config order
+    (a node whose entry sets ``autostart: false`` is left unconfigured, for a lifecycle
+    manager). A node that cannot start raises StartupError naming it; the nodes made before
+    it are closed.
     """
 
     def __init__(self, config: dict, name: str = CONTAINER_NAME, **node_kwargs):
@@ -235,14 +228,20 @@ class Container:
                                f'{exc}') from None
 
     def _make(self, entry, node_kwargs):
-        overrides = [Parameter(str(k), value=v) for k, v in entry['parameters'].items()]
+        parameters = dict(entry['parameters'])
+        autostart = parameters.pop('autostart', True)
+        overrides = [Parameter(str(k), value=v) for k, v in parameters.items()]
+        overrides.append(Parameter('autostart', value=False))     # the container drives it
         cli = ['--ros-args']
         for source, target in entry['remappings'].items():
             cli += ['-r', f'{source}:={target}']
-        return node_class(entry['task'])(
+        node = node_class(entry['task'])(
             entry['name'], frame_source=self.hub, namespace=entry['namespace'] or None,
             parameter_overrides=overrides, cli_args=cli if len(cli) > 1 else None,
             **node_kwargs)
+        if autostart:
+            start(node)
+        return node
 
     @property
     def nodes(self) -> List[Node]:
@@ -256,6 +255,17 @@ class Container:
             node.destroy_node()
         self.perception_nodes = []
         self.hub_node.destroy_node()
+
+
+def start(node) -> None:
+    """Configure and activate ``node``; StartupError (the node logged why) when one fails."""
+    from rclpy.lifecycle import TransitionCallbackReturn
+    for transition in (node.trigger_configure, node.trigger_activate):
+        if transition() != TransitionCallbackReturn.SUCCESS:
+            reason = node._failure or f'{transition.__name__} failed'
+            node.close()
+            node.destroy_node()
+            raise StartupError(reason)
 
 
 def main(args=None) -> int:

@@ -35,9 +35,14 @@ import numpy as np
 import rclpy
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
+
+try:
+    from vision_msgs.msg import LabelInfo
+except ImportError:        # vision_msgs 4.0.0: class_id carries names
+    LabelInfo = None
 
 from .image_conversions import bgr_to_image, image_to_bgr
 from ..samples import sample_images
@@ -58,6 +63,20 @@ class _Viewer(Node):
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self.create_subscription(Detection2DArray, 'detections', self._on_detections, qos)
         self.create_subscription(Image, 'detections/image', self._on_image, qos)
+        self.labels: Dict[str, str] = {}
+        if LabelInfo is not None:   # class_id is an index into label_info (transient local)
+            latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                                 durability=DurabilityPolicy.TRANSIENT_LOCAL)
+            self.create_subscription(LabelInfo, 'label_info', self._on_labels, latched)
+
+    def _on_labels(self, msg):
+        with self.changed:
+            self.labels = {str(c.class_id): c.class_name for c in msg.class_map}
+
+    def class_name(self, class_id: str) -> str:
+        """Return the class name of a hypothesis' class_id (via label_info)."""
+        with self.changed:
+            return self.labels.get(class_id, class_id)
 
     def _store(self, stamp, key, value):
         with self.changed:
@@ -145,7 +164,7 @@ def run_demo(model: Optional[str] = None, output: str = 'out/demo', period: floa
                 status = 1
                 continue
             latency = (result['detections_received'] - sent) * 1000
-            objects = [{'class': d.results[0].hypothesis.class_id,
+            objects = [{'class': viewer.class_name(d.results[0].hypothesis.class_id),
                         'score': round(d.results[0].hypothesis.score, 3),
                         'center': [round(d.bbox.center.position.x, 1),
                                    round(d.bbox.center.position.y, 1)],

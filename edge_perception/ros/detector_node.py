@@ -27,8 +27,8 @@ Topics (relative names, so namespaces and remapping apply):
 The subscription callback only hands the message to a pool of ``workers`` inference threads
 (one model context each: one per NPU core on RKNN boards), which convert and run the model;
 results are published in frame order. Frames arriving while every worker is busy replace the
-one waiting (newest wins) and are counted as dropped. The shared machinery is
-``node_base.PerceptionNode``.
+one waiting (newest wins) and are counted as dropped. The shared machinery (lifecycle,
+parameters, pool, diagnostics) is ``node_base.PerceptionNode``; this file holds the outputs.
 Run: ``ros2 run edge_perception detector_node --ros-args -p model:=<card or file>``.
 """
 
@@ -40,33 +40,38 @@ from . import tros
 from .messages import detections_to_msg
 from .node_base import (default_model, main_for, per_worker_core_masks, PerceptionNode,
                         resolve_classes, StartupError)
+from .outputs import Outputs
 from ..drawing import annotate
 
-__all__ = ['DetectorNode', 'StartupError', 'default_model', 'main', 'per_worker_core_masks',
-           'resolve_classes']
+__all__ = ['DetectionOutputs', 'DetectorNode', 'StartupError', 'default_model', 'main',
+           'per_worker_core_masks', 'resolve_classes']
 
-NODE_NAME = 'detector'
+
+class DetectionOutputs(Outputs):
+    """``detections`` (Detection2DArray) of one camera."""
+
+    def __init__(self, node, prefix=''):
+        super().__init__(node, prefix)
+        self._pub = self.publisher(Detection2DArray, 'detections')
+
+    def publish(self, header, result):
+        self._pub.publish(detections_to_msg(result.output, header, self.node.class_id_format))
+
+    def draw(self, bgr, detections):
+        return annotate(bgr, detections)
+
+    def targets(self, detections, width, height):
+        return tros.detection_targets(detections, width, height)
 
 
 class DetectorNode(PerceptionNode):
     """Object detection on an image topic with any model ``load_model`` accepts."""
 
-    NODE_NAME = NODE_NAME
-    TASKS = ('detect',)
+    NODE_NAME = 'detector'
+    EXECUTABLE = 'detector_node'
     PURPOSE = 'object detection'
     DEBUG_TOPIC = 'detections/image'
-
-    def _create_outputs(self):
-        self._det_pub = self.create_publisher(Detection2DArray, 'detections', 10)
-
-    def _publish(self, header, result):
-        self._det_pub.publish(detections_to_msg(result.output, header))
-
-    def _draw(self, bgr, detections):
-        return annotate(bgr, detections)
-
-    def _targets(self, detections, width, height):
-        return tros.detection_targets(detections, width, height)
+    OUTPUTS = DetectionOutputs
 
 
 main = main_for(DetectorNode)

@@ -49,20 +49,24 @@ except ImportError:
 #: Why ``label_info`` cannot be published, or None when it can (logged once by the nodes).
 LABEL_INFO_MISSING = None if LabelInfo is not None else (
     'this vision_msgs has no LabelInfo/VisionClass (added in vision_msgs 4.1.0; Humble '
-    'released 4.0.0 without them): label_info is not published, detections still carry '
-    'class names. Fix: sudo apt install --only-upgrade ros-humble-vision-msgs')
+    'released 4.0.0 without them): label_info is not published, so class_id carries '
+    'class names (class_id_format is ignored). Fix: sudo apt install --only-upgrade '
+    'ros-humble-vision-msgs')
 
 #: DiagnosticStatus levels by name (the message constants are bytes).
 LEVELS = {'OK': DiagnosticStatus.OK, 'WARN': DiagnosticStatus.WARN,
           'ERROR': DiagnosticStatus.ERROR, 'STALE': DiagnosticStatus.STALE}
 
 
-def detections_to_msg(detections: Detections, header: Header) -> Detection2DArray:
+def detections_to_msg(detections: Detections, header: Header,
+                      class_id_format: str = 'name') -> Detection2DArray:
     """
     Build a Detection2DArray: one Detection2D per object, in source-image pixels.
 
     The image's header is kept on the array and on every detection. Each detection carries
-    one hypothesis (class name, confidence) and ``id`` = its index, unique in the message.
+    one hypothesis (class, confidence) and ``id`` = its index, unique in the message. The
+    hypothesis' ``class_id`` is the class name, or with ``class_id_format='index'`` the class
+    index as text (vision_msgs: an id to look up in LabelInfo).
     """
     out = Detection2DArray()
     out.header = header
@@ -72,11 +76,19 @@ def detections_to_msg(detections: Detections, header: Header) -> Detection2DArra
     angle = getattr(detections, 'angle', None)
     thetas = angle.astype(float).tolist() if angle is not None else [0.0] * len(scores)
     items = []
+    labels = class_labels(detections.class_id, detections.names, class_id_format)
     for index, ((cx, cy, w, h), score, name, theta) in enumerate(zip(
-            boxes, scores, detections.names, thetas)):
+            boxes, scores, labels, thetas)):
         items.append(_detection(header, str(index), cx, cy, w, h, name, score, theta))
     out.detections = items
     return out
+
+
+def class_labels(class_ids, names: Sequence[str], class_id_format: str = 'name'):
+    """Return the ObjectHypothesis.class_id strings: names, or indices as text ('index')."""
+    if class_id_format == 'index':
+        return [str(int(i)) for i in class_ids]
+    return [str(name) for name in names]
 
 
 def _detection(header: Header, ident: str, cx: float, cy: float, w: float, h: float,

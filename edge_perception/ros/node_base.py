@@ -12,77 +12,70 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-What every perception node shares: parameters, image input, the worker pool, diagnostics.
+The lifecycle base of every perception node: image input, the worker pool, the transitions.
 
-``PerceptionNode`` is the base of the detector, segmenter, pose and classifier nodes. It
-declares the parameters (with descriptors: ranges, read-only), loads one model context per
-worker, checks the model's task, subscribes to the image (or, inside ``perception_container``,
-takes frames from a shared subscription), runs conversion and inference on the worker pool,
-counts malformed frames, drops and errors, publishes ``label_info``, ``/diagnostics``, the
-optional debug image and, when the ``ai_msgs`` package is importable, TROS
-``ai_msgs/PerceptionTargets`` on ``perception_targets``. A subclass only creates its
-publishers and turns one frame's result into messages (``_publish``, ``_draw``, ``_targets``).
+``PerceptionNode`` is a managed node (``rclpy.lifecycle``). Its transitions:
+
+* constructor: declares every parameter (``parameters``) and the ``~/enable`` service;
+  with ``autostart`` (true) it configures and activates itself, so ``ros2 run`` is one
+  command, and raises ``StartupError`` when either fails;
+* configure: loads one model context per worker, checks the model's task, creates the
+  publishers (the task's ``Outputs`` per camera, ``label_info``, ``/diagnostics``, the debug
+  image, TROS ``perception_targets``) and configures the result stages;
+* activate: (re)loads the contexts if a deactivate released them, starts the worker pool,
+  subscribes to the image topic(s) (or attaches to a container's shared subscription) and
+  publishes ``label_info``;
+* deactivate: unsubscribes, stops the pool (the frames in progress finish) and releases the
+  contexts (the NPU is free for another process);
+* cleanup: destroys the publishers; shutdown: releases everything.
+
+``~/enable`` (std_srvs/SetBool) pauses and resumes inference without a transition: frames
+received while paused are counted (``frames_paused``) and not inferred. A task node gives its
+``Outputs`` class (``outputs_class``); ``stages`` run on the publisher thread, in frame order.
 """
 
-import collections
 import dataclasses
-import os
-import statistics
 import threading
 import time
 from typing import Optional, Sequence, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                ParameterType, SetParametersResult)
+from rcl_interfaces.msg import SetParametersResult
 import rclpy
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_policy_name_from_kind,
-                       qos_profile_sensor_data, QoSProfile, ReliabilityPolicy)
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from sensor_msgs.msg import CompressedImage, Image
+from std_srvs.srv import SetBool
 
 from . import tros
+from .diagnostics import counters, Diagnostics, DIAGNOSTICS_PERIOD, NodeStats
 from .frames import SharedFrame
 from .image_conversions import bgr_to_image
-from .messages import (diagnostic_array, diagnostic_status, LABEL_INFO_MISSING, label_info_msg,
-                       LabelInfo)
+from .messages import diagnostic_array, LABEL_INFO_MISSING, label_info_msg, LabelInfo
+from .outputs import join
+from .parameters import (BACKEND_PARAMETER, check_array_type, check_choice, CLASS_ID_FORMATS,
+                         control_parameters, default_model, descriptor, detection_parameters,
+                         IMAGE_QOS, LOAD_OPTIONS, MODEL_PARAMETER, per_worker_core_masks,
+                         pool_parameters, resolve_classes, runtime_parameters, T, TRANSPORTS)
+from .qos import (DEBUG_QOS, image_qos, image_qos_overrides, incompatible_qos_hint, LATCHED_QOS,
+                  SubscriptionEventCallbacks)
+from .stages import FrameResult, ResultStage
+from .tasks import TASK_NODES, tasks_of
 from ..affinity import validate_cpus
 from ..errors import ConfigError, EdgePerceptionError, ImageFormatError
 from ..model import backend_for, card_options, load_model
 from ..pool import WorkerPool
 from ..preprocess import Nv12Frame
 
-try:  # Iron and newer
-    from rclpy.event_handler import SubscriptionEventCallbacks
-except ImportError:  # Humble
-    from rclpy.qos_event import SubscriptionEventCallbacks
+__all__ = ['default_model', 'descriptor', 'FrameResult', 'main_for', 'PerceptionNode',
+           'per_worker_core_masks', 'resolve_classes', 'ResultStage', 'run', 'StartupError', 'T']
 
-DEFAULT_CARD = os.path.join('config', 'models', 'fall_detection.yaml')
-TRANSPORTS = ('raw', 'compressed')
-IMAGE_QOS = ('sensor_data', 'reliable')
-STAGES = ('convert', 'pre', 'infer', 'decode', 'publish')
-LATENCY_WINDOW = 100            # frames the latency medians are taken over
-DIAGNOSTICS_PERIOD = 1.0        # seconds
 LOG_THROTTLE = 5.0              # seconds between repeated error lines
-#: Bad-frame reasons /diagnostics always lists (bad_<reason>): the pool's and the node's.
-BAD_REASONS = ('malformed', 'error', 'timeout', 'publish')
-#: The executable that serves each model task (start-up errors name the right one).
-TASK_NODES = {'detect': 'detector_node', 'segment': 'segmenter_node',
-              'semantic': 'segmenter_node', 'pose': 'pose_node', 'classify': 'classifier_node'}
-#: Image subscription QoS by ``image_qos`` value.
-RELIABLE_IMAGE_QOS = QoSProfile(depth=5, history=HistoryPolicy.KEEP_LAST,
-                                reliability=ReliabilityPolicy.RELIABLE,
-                                durability=DurabilityPolicy.VOLATILE)
-LATCHED_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
-                         reliability=ReliabilityPolicy.RELIABLE,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
-#: Debug images: reliable, keep the newest only (rviz and rqt_image_view accept both).
-DEBUG_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
-                       reliability=ReliabilityPolicy.RELIABLE,
-                       durability=DurabilityPolicy.VOLATILE)
-
+SUCCESS = TransitionCallbackReturn.SUCCESS
+FAILURE = TransitionCallbackReturn.FAILURE
+#: Errors of configuration and loading: logged as one line, the transition fails.
+START_ERRORS = (EdgePerceptionError, ValueError, ParameterException)
 
 _NO_LABEL_INFO_LOGGED = threading.Event()
 
@@ -94,271 +87,108 @@ def _warn_once_no_label_info(logger):
         logger.warning(LABEL_INFO_MISSING)
 
 
-def image_qos(name: str) -> QoSProfile:
-    """Return the subscription QoS for an ``image_qos`` parameter value."""
-    return qos_profile_sensor_data if name == 'sensor_data' else RELIABLE_IMAGE_QOS
+def _reason(exc: BaseException) -> str:
+    """Return the one line a failed transition logs: our errors as they are, others typed."""
+    return str(exc) if isinstance(exc, START_ERRORS) else f'{type(exc).__name__}: {exc}'
 
 
 class StartupError(EdgePerceptionError):
     """The node cannot start; the message says why (already logged by the node)."""
 
 
-def default_model() -> str:
-    """Return the demo fall-detection card: the installed share/ first, else the source tree."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        path = os.path.join(get_package_share_directory('edge_perception'), DEFAULT_CARD)
-        if os.path.isfile(path):
-            return path
-    except (ImportError, LookupError, OSError, ValueError):
-        pass
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return os.path.join(root, DEFAULT_CARD)
+def camera_prefix(topic: str) -> str:
+    """Return the output prefix of a camera topic: the topic without its last part."""
+    parts = topic.rstrip('/').rsplit('/', 1)
+    prefix = parts[0] if len(parts) == 2 else topic
+    return prefix or '/'
 
 
-def resolve_classes(value, class_names: Sequence[str]) -> Tuple[int, ...]:
-    """
-    Turn class names or ids (strings or ints; a string may list them, comma-separated) into ids.
+class _Camera:
+    """One image input of the node and the publishers of its results."""
 
-    Empty keeps every class. ValueError names the unknown entry and the model's classes.
-    """
-    if isinstance(value, str):
-        value = value.split(',')
-    ids = []
-    for item in value or ():
-        if isinstance(item, str):
-            item = item.strip()
-            if not item:
-                continue
-        if isinstance(item, str) and item in class_names:
-            ids.append(list(class_names).index(item))
-            continue
-        if isinstance(item, bool) or not (isinstance(item, int) or str(item).isdigit()):
-            raise ValueError(f'classes: unknown class {item!r}; this model has '
-                             f'{", ".join(class_names)} (names or ids 0..{len(class_names) - 1})')
-        index = int(item)
-        if not 0 <= index < len(class_names):
-            raise ValueError(f'classes: class id {index} is out of range: this model has '
-                             f'{len(class_names)} classes (ids 0..{len(class_names) - 1})')
-        ids.append(index)
-    return tuple(dict.fromkeys(ids))
+    def __init__(self, index: int, topic: str, prefix: str):
+        self.index = index
+        self.topic = topic              # as given ('image' when there is one camera)
+        self.prefix = prefix            # '' for the single camera: outputs at the node's names
+        self.resolved = ''
+        self.subscription = None
+        self.outputs = None
+        self.debug_pub = None
+        self.targets_pub = None
+        self.published = 0              # frames given to the stages since activation
 
 
-def descriptor(ptype: int, description: str, read_only: bool = False,
-               float_range: Optional[Tuple[float, float]] = None,
-               int_range: Optional[Tuple[int, int]] = None,
-               constraints: str = '', dynamic_typing: bool = False) -> ParameterDescriptor:
-    """Build a ParameterDescriptor (ranges are enforced by rclpy before the node sees a value)."""
-    result = ParameterDescriptor(type=ptype, description=description, read_only=read_only,
-                                 additional_constraints=constraints,
-                                 dynamic_typing=dynamic_typing)
-    if float_range is not None:
-        result.floating_point_range = [FloatingPointRange(
-            from_value=float(float_range[0]), to_value=float(float_range[1]), step=0.0)]
-    if int_range is not None:
-        result.integer_range = [IntegerRange(
-            from_value=int(int_range[0]), to_value=int(int_range[1]), step=1)]
-    return result
-
-
-def per_worker_core_masks(value, workers: int) -> Tuple[Optional[str], ...]:
-    """
-    Split the ``core_mask`` parameter into one entry per worker (None: backend default).
-
-    'auto' or '' leaves the backend's default; one value applies to every worker; a
-    comma-separated list gives each worker its own (RKNN: '0,1,2' = one NPU core each).
-    The value may be typed as an integer (``-p core_mask:=0`` reaches the node as 0) or a list.
-    """
-    if not isinstance(value, (str, bytes)) and hasattr(value, '__iter__'):
-        value = ','.join(str(v) for v in value)         # -p core_mask:=[0,1,2]
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f'core_mask must be auto, a mask (0, 1, 2, 0_1, 0_1_2) or one mask per '
-                         f'worker separated by commas, got {value!r}')
-    items = [v.strip() for v in str(value).split(',')]
-    if items in ([''], ['auto']):
-        return (None,) * workers
-    if len(items) == 1:
-        return tuple(items) * workers
-    if len(items) != workers:
-        raise ValueError(f'core_mask lists {len(items)} entries for {workers} workers: give '
-                         'one per worker, or one for all')
-    return tuple(items)
-
-
-MODEL_DESCRIPTOR = descriptor(
-    ParameterType.PARAMETER_STRING, 'Model card (.yaml) or model file (.onnx, .rknn, .bin).',
-    read_only=True)
-T = ParameterType
-
-
-def detection_parameters(options):
-    """
-    Return (name, default, descriptor) of the decoding parameters of box-producing models.
-
-    ``options``: the model card's decoding defaults (DecodeOptions), so a card's thresholds
-    apply unless the parameters are set.
-    """
-    return [
-        ('confidence_threshold', options.confidence_threshold, descriptor(
-            T.PARAMETER_DOUBLE, 'Minimum class probability of a detection.',
-            float_range=(0.0, 1.0))),
-        ('nms_threshold', options.nms_threshold, descriptor(
-            T.PARAMETER_DOUBLE, 'IoU above which non-maximum suppression drops a box.',
-            float_range=(0.0, 1.0))),
-        ('max_detections', options.max_detections, descriptor(
-            T.PARAMETER_INTEGER, 'Most detections published per image.',
-            int_range=(1, 10000))),
-        # dynamic_typing: rclpy types an empty list default as BYTE_ARRAY (rclpy issue 912), so
-        # a fixed type would refuse every later value; the node checks the type itself.
-        ('classes', [], descriptor(
-            T.PARAMETER_STRING_ARRAY, 'Class names (or ids) to keep; empty keeps all.',
-            constraints="names or ids of the model's classes", dynamic_typing=True)),
-    ]
-
-
-def runtime_parameters(debug_topic: str):
-    """Return (name, default, descriptor) of the input, runtime and worker parameters."""
-    return [
-        ('image_transport', 'raw', descriptor(
-            T.PARAMETER_STRING, 'raw: subscribe image (sensor_msgs/Image); compressed: '
-            '<image>/compressed (sensor_msgs/CompressedImage), <image> the remapped image '
-            'topic.', read_only=True,
-            constraints='raw or compressed')),
-        ('image_qos', 'sensor_data', descriptor(
-            T.PARAMETER_STRING, 'Image subscription QoS: sensor_data (best effort, as most '
-            'cameras publish) or reliable.', read_only=True,
-            constraints='sensor_data or reliable')),
-        ('publish_debug_image', False, descriptor(
-            T.PARAMETER_BOOL, f'Also publish {debug_topic}, the image with the results drawn.')),
-        ('threads', 0, descriptor(
-            T.PARAMETER_INTEGER, 'Inference runtime threads per worker (0: the runtime '
-            'default).', read_only=True, int_range=(0, 1024))),
-        ('workers', 1, descriptor(
-            T.PARAMETER_INTEGER, 'Inference workers, each with its own model context (one per '
-            'NPU core on RKNN boards); results stay in frame order.', read_only=True,
-            int_range=(1, 16))),
-        ('soc', '', descriptor(
-            T.PARAMETER_STRING, 'SoC name filling {soc} in model card file names (rk3588, x5, '
-            '...); empty: read from the device tree.', read_only=True)),
-        ('core_mask', 'auto', descriptor(
-            T.PARAMETER_STRING, 'NPU core(s): RKNN masks auto, 0, 1, 2, 0_1, 0_1_2; RDK BPU '
-            'core ids. Comma-separated: one per worker.', read_only=True,
-            constraints='auto, a mask, or one mask per worker separated by commas',
-            # `-p core_mask:=0` arrives as an INTEGER: accept it as typed (the node checks it)
-            dynamic_typing=True)),
-        ('cpu_affinity', [], descriptor(
-            T.PARAMETER_INTEGER_ARRAY, 'CPU ids to pin inference to; empty: no pinning.',
-            read_only=True, dynamic_typing=True)),
-    ]
-
-
-def pool_parameters():
-    """Return (name, default, descriptor) of the worker pool's latency and fault bounds."""
-    return [
-        ('max_latency_ms', 1000, descriptor(
-            T.PARAMETER_INTEGER, 'A frame in flight longer than this (ms) stops holding back '
-            'later results; its own result, if it comes, is dropped as late. 0: no bound.',
-            read_only=True, int_range=(0, 3_600_000))),
-        ('inference_timeout_ms', 10000, descriptor(
-            T.PARAMETER_INTEGER, 'An inference still running after this (ms) marks its context '
-            'bad (ERROR in /diagnostics) and the worker gets a fresh context. 0: never.',
-            read_only=True, int_range=(0, 3_600_000))),
-    ]
-
-
-BACKEND_PARAMETER = ('backend', 'auto', descriptor(
-    T.PARAMETER_STRING, 'Inference runtime: auto (an NPU when present) or a name.',
-    read_only=True, constraints='auto, onnxruntime, rknn, rdk'))
-#: Parameters passed to load_model as decoding options when a node declares them.
-LOAD_OPTIONS = ('confidence_threshold', 'nms_threshold', 'max_detections', 'top_k')
-
-
-class _Stats:
-    """Frame counters and recent per-stage latencies, shared by the workers and the timer."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.frames_in = 0
-        self.frames_out = 0
-        self.frames_bad = 0
-        self.errors = 0
-        self.last_error = ''
-        self.last_timeout = ''
-        self.latency = {stage: collections.deque(maxlen=LATENCY_WINDOW) for stage in STAGES}
-        self.done = collections.deque(maxlen=LATENCY_WINDOW)     # monotonic times of outputs
-
-    def record(self, **seconds):
-        with self.lock:
-            self.frames_out += 1
-            self.done.append(time.monotonic())
-            for stage, value in seconds.items():
-                self.latency[stage].append(value)
-
-    def medians_ms(self):
-        with self.lock:
-            return {stage: statistics.median(v) * 1e3 if v else None
-                    for stage, v in self.latency.items()}
-
-    def recent_fps(self) -> float:
-        with self.lock:
-            if len(self.done) < 2:
-                return 0.0
-            span = self.done[-1] - self.done[0]
-            return (len(self.done) - 1) / span if span > 0 else 0.0
-
-
-@dataclasses.dataclass
-class FrameResult:
-    """What a worker hands to the in-order publisher for one frame."""
-
-    image: object               # BGR array or Nv12Frame the model saw
-    output: object              # Detections, SemanticMap or Classifications
-    times: object               # StageTimes
-    convert: float              # seconds
-    started: object             # rclpy Time when the worker took the frame
-
-
-class PerceptionNode(Node):
+class PerceptionNode(LifecycleNode):
     """
     Base class of the task nodes; see the module docstring.
 
-    Subclasses set NODE_NAME, TASKS (model tasks served), PURPOSE (diagnostics), DEBUG_TOPIC,
-    and implement ``_create_outputs``, ``_publish``, ``_draw`` and ``_targets``.
-    ``frame_source``: a ``FrameHub`` of perception_container; the node then takes its frames
-    from the hub's shared subscription instead of subscribing itself. ``model_factory``
+    Subclasses set NODE_NAME, EXECUTABLE (their TASKS come from ``tasks.TASK_NODES``), PURPOSE
+    (diagnostics), DEBUG_TOPIC and OUTPUTS (an ``outputs.Outputs`` class; ``outputs_class``
+    may choose by model task), and may add parameters (``_task_parameters``,
+    ``_decode_parameters``). ``frame_source``: a ``FrameHub`` of perception_container; the
+    node then takes its frames from the hub's shared subscriptions. ``model_factory``
     (benchmarks only, never a default): ``model_factory(index)`` returns worker ``index``'s
     model instead of ``load_model`` (e.g. the NPU stand-in, a SIMULATION; bench_pipeline).
+    ``stages``: ResultStage objects run per frame, in order, before publishing.
     """
 
     NODE_NAME = 'perception'
+    EXECUTABLE = ''
     TASKS: Tuple[str, ...] = ('detect',)
     PURPOSE = 'perception'
     DEBUG_TOPIC = 'detections/image'
     DEBUG_TOPIC_TEXT = ''           # how the publish_debug_image description names it
+    OUTPUTS = None
 
     def __init__(self, node_name: Optional[str] = None, *, frame_source=None,
-                 model_factory=None, **node_kwargs):
+                 model_factory=None, stages: Sequence[ResultStage] = (), **node_kwargs):
         super().__init__(node_name or self.NODE_NAME, **node_kwargs)
-        self._stats = _Stats()
+        if self.EXECUTABLE:
+            self.TASKS = tasks_of(self.EXECUTABLE)
+        self._stats = NodeStats()
+        self._diagnostics = Diagnostics(self._stats)
         self._frame_source = frame_source
         self._model_factory = model_factory
+        self._stages = list(stages)
         self._worker = None
         self._model = None
         self._models = []
-        self._debug_pub = None
+        self._cameras = []
+        self._label_pub = self._diag_pub = self._diag_timer = None
         self._debug_enabled = False
-        self._targets_pub = None
-        self._settings = {}
+        self._enabled = True
+        self._active = False
+        self._configured = False
         self._closed = False
+        self._failure = ''
+        self._settings = {}
         self._warned = set()
+        self._description = ''
+        self._task = None
+        self._class_id_format = 'index'
+        self._image_qos = 'sensor_data'
+        self._compressed = self._keep_nv12 = False
+        self._cpus = None
+        self._topic = ''
         self._models_lock = threading.Lock()
         try:
-            self._start()
-        except (EdgePerceptionError, ValueError, ParameterException) as exc:
-            self.get_logger().error(str(exc))
-            self.close()
-            self.destroy_node()
-            raise StartupError(str(exc)) from None
+            self._declare()
+        except START_ERRORS as exc:
+            self._fail_construction(str(exc))
+        self._enable_srv = self.create_service(SetBool, '~/enable', self._on_enable)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        if self._param('autostart'):
+            if self.trigger_configure() != SUCCESS:
+                self._fail_construction(self._failure or 'configure failed')
+            if self.trigger_activate() != SUCCESS:
+                self._fail_construction(self._failure or 'activate failed')
+
+    def _fail_construction(self, reason: str):
+        if not self._failure:
+            self.get_logger().error(reason)
+        self.close()
+        self.destroy_node()
+        raise StartupError(reason) from None
 
     # -- what a task node provides ----------------------------------------------------------
     def _decode_parameters(self, options):
@@ -369,51 +199,221 @@ class PerceptionNode(Node):
         """Return extra (name, default, descriptor); their values live in ``self._settings``."""
         return []
 
-    def _create_outputs(self):
-        """Create the task's publishers."""
-        raise NotImplementedError
+    def outputs_class(self, task: str):
+        """Return the ``Outputs`` class for the model's task (default: OUTPUTS)."""
+        return self.OUTPUTS
 
-    def _publish(self, header, result: FrameResult):
-        """Publish one frame's results (in frame order)."""
-        raise NotImplementedError
+    # -- what outputs and stages read -------------------------------------------------------
+    @property
+    def model(self):
+        """Worker 0's model: class names, options, input spec."""
+        return self._model
 
-    def _draw(self, bgr, output):
-        """Return the debug image of one frame's results."""
-        raise NotImplementedError
+    @property
+    def task(self) -> str:
+        """Return the model's task, known once configured."""
+        return self._task
 
-    def _targets(self, output, width: int, height: int):
-        """Return the frame's results as ai_msgs/Target messages (TROS)."""
-        raise NotImplementedError
+    @property
+    def class_id_format(self) -> str:
+        """Return how ObjectHypothesis.class_id is written: 'index' or 'name'."""
+        return self._class_id_format
 
-    # -- start-up -------------------------------------------------------------------------
+    def setting(self, name: str):
+        """Return the current value of a task parameter (``_task_parameters``)."""
+        return self._settings[name]
+
+    def add_stage(self, stage: ResultStage):
+        """Append a result stage (before configure; it runs after the ones given before)."""
+        if self._configured:
+            raise RuntimeError('add stages before the node is configured')
+        self._stages.append(stage)
+
+    @property
+    def state(self) -> str:
+        """Return the lifecycle state label: unconfigured, inactive, active or finalized."""
+        return self._state_machine.current_state[1]
+
+    # -- parameters -----------------------------------------------------------------------
     def _param(self, name):
         value = self.get_parameter(name).value
         return [] if value is None else value
 
-    def _start(self):
-        self.declare_parameter('model', default_model(), MODEL_DESCRIPTOR)
+    def _declare(self):
+        name, _, desc = MODEL_PARAMETER
+        self.declare_parameter(name, default_model(), desc)
         model = self._param('model')
         decode = self._decode_parameters(card_options(model))
         task_params = self._task_parameters()
-        for name, default, desc in ([BACKEND_PARAMETER] + decode
+        for name, default, desc in ([BACKEND_PARAMETER] + control_parameters() + decode
                                     + runtime_parameters(self.DEBUG_TOPIC_TEXT or self.DEBUG_TOPIC)
                                     + pool_parameters() + task_params):
             self.declare_parameter(name, default, desc)
         self._decode_names = {name for name, _, _ in decode}
         self._settings = {name: self._param(name) for name, _, _ in task_params}
-        transport = self._param('image_transport')
-        if transport not in TRANSPORTS:
-            raise ValueError(f'image_transport must be one of {", ".join(TRANSPORTS)}, '
-                             f'got {transport!r}')
-        self._image_qos = self._param('image_qos')
-        if self._image_qos not in IMAGE_QOS:
-            raise ValueError(f'image_qos must be one of {", ".join(IMAGE_QOS)}, '
-                             f'got {self._image_qos!r}')
-        if 'classes' in self._decode_names:
-            self._check_array_type('classes', self._param('classes'))
-        cpus = self._check_array_type('cpu_affinity', self._param('cpu_affinity'))
-        cpus = tuple(sorted(validate_cpus(cpus))) if len(cpus) else None
+        self._debug_enabled = bool(self._param('publish_debug_image'))
 
+    def _on_set_parameters(self, params):
+        options = self._model.options if self._model is not None else None
+        updates, debug, settings = {}, None, {}
+        try:
+            for param in params:
+                if param.name not in self._decode_names and param.name in self._settings:
+                    settings[param.name] = param.value
+                elif param.name in ('confidence_threshold', 'nms_threshold'):
+                    value = float(param.value)
+                    if not 0.0 <= value <= 1.0:
+                        raise ValueError(f'{param.name} must be within [0, 1], got {value}')
+                    updates[param.name] = value
+                elif param.name in ('max_detections', 'top_k'):
+                    updates[param.name] = int(param.value)
+                elif param.name == 'classes':
+                    value = check_array_type('classes', param.value)
+                    if self._model is not None:
+                        updates['classes'] = resolve_classes(value, self._model.class_names)
+                elif param.name == 'publish_debug_image':
+                    debug = bool(param.value)
+            new_options = dataclasses.replace(options, **updates) if options else None
+        except (TypeError, ValueError) as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        if new_options is not None:
+            self._set_options(new_options)
+        self._settings.update(settings)
+        if debug is not None:
+            self._debug_enabled = debug
+            if debug and self._configured:
+                self._create_debug_publishers()
+        if options is not None and getattr(new_options, 'confidence_threshold', None) != \
+                getattr(options, 'confidence_threshold', None):
+            self._publish_label_info()
+        return SetParametersResult(successful=True)
+
+    # -- transitions ----------------------------------------------------------------------
+    def on_configure(self, state):
+        """Load the model contexts and create the publishers."""
+        try:
+            self._configure()
+        except Exception as exc:        # Humble's rclpy would swallow it without a word
+            self._transition_failed(_reason(exc))
+            self._release_models()
+            self._destroy_publishers()
+            return FAILURE
+        self._configured = True
+        self._failure = ''
+        return SUCCESS
+
+    def on_activate(self, state):
+        """Start inference: contexts (again, after a deactivate), the pool, the subscriptions."""
+        try:
+            if not self._models:
+                self._load_models()
+            self._start_pool()
+            self._active = True         # before subscribing: no frame is ignored unseen
+            self._subscribe()
+        except Exception as exc:        # Humble's rclpy would swallow it without a word
+            self._transition_failed(_reason(exc))
+            self._stop_inference()
+            return FAILURE
+        self._publish_label_info()
+        self._failure = ''
+        self.get_logger().info(
+            f'{self._description}; {len(self._models)} worker(s); classes '
+            f'{", ".join(self._model.class_names)}; listening on {self._topics()} '
+            f'({self._image_qos}{", shared" if self._frame_source is not None else ""})')
+        return super().on_activate(state)
+
+    def on_deactivate(self, state):
+        """Stop inference and release the contexts (the publishers stay)."""
+        self._stop_inference()
+        for stage in self._stages:
+            stage.reset()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state):
+        """Free everything configure created."""
+        self._release_models()
+        self._destroy_publishers()
+        for stage in self._stages:
+            stage.close()
+        self._configured = False
+        return super().on_cleanup(state)
+
+    def on_shutdown(self, state):
+        """Release everything (the node may be destroyed next)."""
+        self.close()
+        return super().on_shutdown(state)
+
+    def _transition_failed(self, reason: str):
+        self._failure = reason
+        self.get_logger().error(reason)
+
+    def _on_enable(self, request, response):
+        """~/enable: pause (false) or resume (true) inference without a transition."""
+        self._enabled = bool(request.data)
+        response.success = True
+        response.message = (f'inference {"enabled" if self._enabled else "paused"} '
+                            f'(lifecycle state {self.state})')
+        self.get_logger().info(response.message)
+        return response
+
+    # -- configure ------------------------------------------------------------------------
+    def _configure(self):
+        transport = check_choice('image_transport', self._param('image_transport'), TRANSPORTS)
+        self._image_qos = check_choice('image_qos', self._param('image_qos'), IMAGE_QOS)
+        self._class_id_format = check_choice('class_id_format', self._param('class_id_format'),
+                                             CLASS_ID_FORMATS)
+        if LabelInfo is None:       # vision_msgs 4.0.0: no table to look ids up in
+            self._class_id_format = 'name'
+        if 'classes' in self._decode_names:
+            check_array_type('classes', self._param('classes'))
+        topics = check_array_type('image_topics', self._param('image_topics'))
+        if len(set(topics)) != len(topics):
+            raise ValueError(f'image_topics lists a topic twice: {topics!r}')
+        self._compressed = transport == 'compressed'
+        self._load_models()
+        self._description = self._model.describe()
+        for finding in getattr(self._model.backend, 'findings', ()):
+            self.get_logger().warning(str(finding))
+        if topics:
+            self._cameras = [_Camera(i, t, camera_prefix(t)) for i, t in enumerate(topics)]
+        else:
+            self._cameras = [_Camera(0, 'image', '')]
+        prefixes = [c.prefix for c in self._cameras]
+        if len(set(prefixes)) != len(prefixes):
+            raise ValueError(f'image_topics {topics!r} give the same output namespace twice '
+                             f'({prefixes!r}): each camera needs a namespace of its own')
+        self._label_pub = None
+        if LabelInfo is not None:
+            self._label_pub = self.create_publisher(LabelInfo, 'label_info', LATCHED_QOS)
+        else:
+            _warn_once_no_label_info(self.get_logger())
+        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        outputs = self.outputs_class(self._task)
+        for camera in self._cameras:
+            camera.outputs = outputs(self, camera.prefix)
+            if tros.available():
+                camera.targets_pub = self.create_publisher(
+                    tros.PerceptionTargets, join(camera.prefix, 'perception_targets'), 10)
+        if self._debug_enabled:
+            self._create_debug_publishers()
+        for stage in self._stages:
+            stage.configure(self)
+        self._diag_timer = self.create_timer(DIAGNOSTICS_PERIOD, self._publish_diagnostics)
+
+    def _debug_topic(self) -> str:
+        return getattr(self._cameras[0].outputs, 'DEBUG_TOPIC', None) or self.DEBUG_TOPIC
+
+    def _create_debug_publishers(self):
+        for camera in self._cameras:
+            if camera.debug_pub is None:
+                camera.debug_pub = self.create_publisher(
+                    Image, join(camera.prefix, self._debug_topic()), DEBUG_QOS)
+
+    def _load_models(self):
+        model = self._param('model')
+        cpus = check_array_type('cpu_affinity', self._param('cpu_affinity'))
+        cpus = tuple(sorted(validate_cpus(cpus))) if len(cpus) else None
+        self._cpus = cpus
         workers = self._param('workers')
         masks = per_worker_core_masks(self._param('core_mask'), workers)
         backend = backend_for(model, self._param('backend'))
@@ -430,79 +430,144 @@ class PerceptionNode(Node):
         self._reload = lambda index: load(masks[index])     # a hung context's replacement
         if self._model_factory is not None:     # benchmarks: e.g. the NPU stand-in
             self._reload = self._model_factory
-        self._models = []
-        for index in range(len(masks)):
-            self._models.append(self._reload(index))
-            if len(self._models) == 1:
-                self._check_task(self._models[0], model)
-        self._model = self._models[0]
-        for loaded in self._models:     # a classifier's first-frame check logs its finding
+        models = []
+        try:
+            for index in range(len(masks)):
+                models.append(self._reload(index))
+                if len(models) == 1:
+                    self._check_task(models[0], model)
+        except BaseException:
+            for loaded in models:
+                loaded.close()
+            raise
+        for loaded in models:     # a classifier's first-frame check logs its finding
             if getattr(loaded.decoder, 'scores', None) is not None:
                 loaded.decoder.scores.warn = self._warn_once
+        with self._models_lock:
+            self._models = models
+            self._model = models[0]
         if 'classes' in self._decode_names:
             classes = resolve_classes(self._param('classes'), self._model.class_names)
             self._set_options(dataclasses.replace(self._model.options, classes=classes))
-
-        self._label_pub = None
-        if LabelInfo is not None:
-            self._label_pub = self.create_publisher(LabelInfo, 'label_info', LATCHED_QOS)
-        else:
-            _warn_once_no_label_info(self.get_logger())
-        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self._create_outputs()
-        if tros.available():
-            self._targets_pub = self.create_publisher(
-                tros.PerceptionTargets, 'perception_targets', 10)
-        if self._param('publish_debug_image'):
-            self._enable_debug_image()
-
-        self._compressed = transport == 'compressed'
         # NV12 models (RDK BPU) take nv12 camera frames as they are: no conversion, no copy.
         self._keep_nv12 = self._model.input_spec.color == 'nv12'
-        self._worker = WorkerPool(workers, self._work, self._emit,
-                                  name=f'{self.NODE_NAME}-inference', cpu_affinity=cpus,
+
+    def _check_task(self, model, reference):
+        task = getattr(model, 'task', None) or getattr(model.spec, 'task', 'detect')
+        if task not in self.TASKS:
+            other = TASK_NODES.get(task)
+            hint = f'run {other.executable} for it' if other else 'no node runs that task'
+            raise ConfigError(
+                f'{reference} is a {task!r} model, but the {self.NODE_NAME} node runs '
+                f'{" or ".join(repr(t) for t in self.TASKS)} models: {hint}')
+        self._task = task
+
+    # -- activate / deactivate ------------------------------------------------------------
+    def _start_pool(self):
+        self._worker = WorkerPool(len(self._models), self._work, self._emit,
+                                  name=f'{self.NODE_NAME}-inference', cpu_affinity=self._cpus,
                                   on_error=self._on_worker_error, contexts=list(self._models),
                                   reopen=self._reopen_context, close=lambda m: m.close(),
                                   classify=self._bad_reason,
                                   max_latency_ms=self._param('max_latency_ms'),
                                   inference_timeout_ms=self._param('inference_timeout_ms'),
                                   on_timeout=self._on_inference_timeout)
-        topic = 'image'
-        if self._compressed:
-            # the transport's topic follows the resolved, remapped base topic, as image_pipeline
-            # nodes subscribe: -r image:=/cam/image_raw gives /cam/image_raw/compressed
-            topic = self.resolve_topic_name('image') + '/compressed'
-        if self._frame_source is None:
-            self._sub = self.create_subscription(
-                CompressedImage if self._compressed else Image, topic, self._on_image,
-                image_qos(self._image_qos),
-                event_callbacks=SubscriptionEventCallbacks(
-                    incompatible_qos=self.on_incompatible_qos))
-            self._topic = self._sub.topic_name
-        else:
-            self._sub = None
-            self._topic = self.resolve_topic_name(topic)
-            self._frame_source.attach(self, self._topic, self._compressed, self._image_qos)
-        self._publish_label_info()
-        self._last_diag = (time.monotonic(), 0, 0, 0)
-        self._diag_timer = self.create_timer(DIAGNOSTICS_PERIOD, self._publish_diagnostics)
-        self.add_on_set_parameters_callback(self._on_set_parameters)
-        for finding in getattr(self._model.backend, 'findings', ()):
-            self.get_logger().warning(str(finding))
-        self.get_logger().info(
-            f'{self._model.describe()}; {workers} worker(s); classes '
-            f'{", ".join(self._model.class_names)}; listening on {self._topic} '
-            f'({self._image_qos}{", shared" if self._frame_source is not None else ""})')
+        for camera in self._cameras:
+            camera.published = 0
 
-    def _check_task(self, model, reference):
-        task = getattr(model, 'task', None) or getattr(model.spec, 'task', 'detect')
-        if task not in self.TASKS:
-            other = TASK_NODES.get(task)
-            hint = f'run {other} for it' if other else 'no node runs that task'
-            raise ConfigError(
-                f'{reference} is a {task!r} model, but the {self.NODE_NAME} node runs '
-                f'{" or ".join(repr(t) for t in self.TASKS)} models: {hint}')
-        self._task = task
+    def _subscribe(self):
+        for camera in self._cameras:
+            topic = camera.topic
+            if self._compressed:
+                # the transport's topic follows the resolved, remapped base topic, as
+                # image_pipeline nodes subscribe: -r image:=/cam/image_raw gives
+                # /cam/image_raw/compressed
+                topic = self.resolve_topic_name(topic) + '/compressed'
+            if self._frame_source is None:
+                camera.subscription = self.create_subscription(
+                    CompressedImage if self._compressed else Image, topic,
+                    lambda msg, c=camera: self._accept(c, SharedFrame(msg, self._compressed)),
+                    image_qos(self._image_qos),
+                    event_callbacks=SubscriptionEventCallbacks(
+                        incompatible_qos=lambda event, c=camera: self._qos_event(c, event)),
+                    qos_overriding_options=image_qos_overrides())
+                camera.resolved = camera.subscription.topic_name
+            else:
+                camera.resolved = self.resolve_topic_name(topic)
+                self._frame_source.attach(
+                    self, camera.resolved, self._compressed, self._image_qos,
+                    deliver=lambda frame, c=camera: self._accept(c, frame),
+                    on_qos=lambda event, c=camera: self._qos_event(c, event))
+        self._topic = self._cameras[0].resolved
+
+    def _unsubscribe(self):
+        if self._frame_source is not None:
+            self._frame_source.detach(self)
+        for camera in self._cameras:
+            if camera.subscription is not None:
+                self.destroy_subscription(camera.subscription)
+                camera.subscription = None
+
+    def _stop_inference(self):
+        """Stop intake and the pool; the pool frees each context after its call returned."""
+        self._active = False
+        self._unsubscribe()
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            # with the ROS context gone the finished results cannot be published any more
+            if not worker.stop(publish_ready=self.context.ok()):
+                self.get_logger().warning('an inference was still running at shutdown: its '
+                                          'context is freed when it returns')
+            self._stats.retire(worker.counts())
+            with self._models_lock:
+                self._models = []           # freed by the pool
+        else:
+            self._release_models()
+
+    def _release_models(self):
+        with self._models_lock:
+            models, self._models = self._models, []
+        for model in models:
+            model.close()
+
+    def _destroy_publishers(self):
+        if self._diag_timer is not None:
+            self._diag_timer.cancel()       # it reads the models, which are freed
+            self.destroy_timer(self._diag_timer)
+            self._diag_timer = None
+        for camera in self._cameras:
+            if camera.outputs is not None:
+                camera.outputs.destroy()
+            for pub in (camera.debug_pub, camera.targets_pub):
+                if pub is not None:
+                    self.destroy_publisher(pub)
+            camera.outputs = camera.debug_pub = camera.targets_pub = None
+        for pub in (self._label_pub, self._diag_pub):
+            if pub is not None:
+                self.destroy_publisher(pub)
+        self._label_pub = self._diag_pub = None
+
+    # -- per frame ------------------------------------------------------------------------
+    def accept_frame(self, frame: SharedFrame):
+        """Take one frame of the first camera (a container's shared subscription calls it)."""
+        self._accept(self._cameras[0], frame)
+
+    def _accept(self, camera: _Camera, frame: SharedFrame):
+        worker = self._worker
+        if worker is None or not self._active:
+            return
+        if not self._enabled:
+            with self._stats.lock:
+                self._stats.frames_paused += 1
+            return
+        with self._stats.lock:
+            self._stats.frames_in += 1
+        worker.submit((camera, frame))  # conversion and inference happen on a worker thread
+
+    def _set_options(self, options):
+        with self._models_lock:
+            for model in self._models:
+                model.options = options
 
     def _warn_once(self, text: str):
         """Log a model's warning once per node (every worker's model may find the same)."""
@@ -512,53 +577,9 @@ class PerceptionNode(Node):
             self._warned.add(text)
         self.get_logger().warning(text)
 
-    @staticmethod
-    def _check_array_type(name, value):
-        if isinstance(value, str) and name == 'classes':
-            return value
-        if isinstance(value, (str, bytes, bool, int, float)):
-            raise ValueError(f'{name} must be an array, got {value!r}')
-        items = list(value)
-        if name == 'cpu_affinity' and not all(isinstance(v, int) and not isinstance(v, bool)
-                                              for v in items):
-            raise ValueError(f'cpu_affinity must be an integer array, got {items!r}')
-        if name == 'classes' and not all(isinstance(v, (str, int)) and not isinstance(v, bool)
-                                         for v in items):
-            raise ValueError(f'classes must be class names or ids, got {items!r}')
-        return items
-
-    def _enable_debug_image(self):
-        if self._debug_pub is None:
-            self._debug_pub = self.create_publisher(Image, self.DEBUG_TOPIC, DEBUG_QOS)
-        self._debug_enabled = True
-
-    def _label_threshold(self) -> float:
-        return float(getattr(self._model.options, 'confidence_threshold', 0.0))
-
-    def _publish_label_info(self):
-        if self._label_pub is None:     # vision_msgs < 4.1.0 (said once at start-up)
-            return
-        msg = label_info_msg(self._model.class_names, self._label_threshold())
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self._label_pub.publish(msg)
-
-    # -- per frame ------------------------------------------------------------------------
-    def _on_image(self, msg):
-        self.accept_frame(SharedFrame(msg, self._compressed))
-
-    def accept_frame(self, frame: SharedFrame):
-        """Take one frame (from the own subscription or a container's shared one)."""
-        with self._stats.lock:
-            self._stats.frames_in += 1
-        self._worker.submit(frame)      # conversion and inference happen on a worker thread
-
-    def _set_options(self, options):
-        with self._models_lock:
-            for model in self._models:
-                model.options = options
-
-    def _work(self, model, frame):
+    def _work(self, model, item):
         """Convert (once per process) and infer with ``model`` (the worker's own context)."""
+        _, frame = item
         started = self.get_clock().now()
         t0 = time.perf_counter()
         image = frame.image(self._keep_nv12)
@@ -591,150 +612,84 @@ class PerceptionNode(Node):
             self._stats.last_timeout = text
         self.get_logger().error(text)
 
-    def _emit(self, frame, result: FrameResult):
-        """Publish one frame's results (called in frame order)."""
+    def _emit(self, item, result: FrameResult):
+        """Run the stages and publish one frame's results (called in frame order)."""
+        camera, frame = item
         header = frame.header
         t0 = time.perf_counter()
-        self._publish(header, result)
+        index, camera.published = camera.published, camera.published + 1
+        for stage in self._stages:
+            stage.process(camera.prefix, index, header, result)
+        outputs = camera.outputs
+        outputs.publish(header, result)
         publish = time.perf_counter() - t0
-        if self._debug_pub is not None and self._debug_enabled:
+        if camera.debug_pub is not None and self._debug_enabled:
             image = result.image
             bgr = image.to_bgr() if isinstance(image, Nv12Frame) else image
-            self._debug_pub.publish(bgr_to_image(self._draw(bgr, result.output), header))
+            camera.debug_pub.publish(bgr_to_image(outputs.draw(bgr, result.output), header))
         self._stats.record(convert=result.convert, pre=result.times.pre,
                            infer=result.times.infer, decode=result.times.decode,
                            publish=publish)
-        if self._targets_pub is not None:
-            self._targets_pub.publish(self._perception_targets(header, result))
+        if camera.targets_pub is not None:
+            camera.targets_pub.publish(self._perception_targets(outputs, header, result))
 
-    def _perception_targets(self, header, result: FrameResult):
+    def _perception_targets(self, outputs, header, result: FrameResult):
         image = result.image
         if isinstance(image, Nv12Frame):
             width, height = image.width, image.height
         else:
             height, width = image.shape[:2]
-        name = self.get_name()
-        stages = [('convert', result.convert), ('preprocess', result.times.pre),
-                  ('infer', result.times.infer), ('postprocess', result.times.decode)]
-        perfs, start = [], result.started.nanoseconds
-        for stage, seconds in stages:
-            end = start + int(seconds * 1e9)
-            perfs.append(tros.perf(f'{name}_{stage}', start, end))
-            start = end
-        stamp = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
-        perfs.append(tros.perf(f'{name}_pipeline', stamp, self.get_clock().now().nanoseconds))
-        return tros.perception_targets(header, self._targets(result.output, width, height),
+        perfs = tros.node_perfs(self.get_name(), result, header,
+                                self.get_clock().now().nanoseconds)
+        return tros.perception_targets(header, outputs.targets(result.output, width, height),
                                        perfs, self._stats.recent_fps())
 
     def _on_worker_error(self, exc):
         if isinstance(exc, ImageFormatError):
             with self._stats.lock:
                 self._stats.frames_bad += 1
-            self.get_logger().error(f'skipping a malformed frame on {self._topic}: {exc}',
+            self.get_logger().error(f'skipping a malformed frame on {self._topics()}: {exc}',
                                     throttle_duration_sec=LOG_THROTTLE)
             return
         with self._stats.lock:
             self._stats.errors += 1
             self._stats.last_error = f'{type(exc).__name__}: {exc}'
-        self.get_logger().error(f'inference failed on a frame from {self._topic}: '
+        self.get_logger().error(f'inference failed on a frame from {self._topics()}: '
                                 f'{type(exc).__name__}: {exc}', throttle_duration_sec=LOG_THROTTLE)
 
+    def _qos_event(self, camera: _Camera, event):
+        self.get_logger().warning(incompatible_qos_hint(camera.resolved, self._image_qos, event))
+
     def on_incompatible_qos(self, event):
-        """Log why a camera's images cannot arrive, with the fix."""
-        policy = qos_policy_name_from_kind(event.last_policy_kind)
-        if self._image_qos != 'sensor_data':
-            hint = ('most cameras publish best effort: start this node with '
-                    'image_qos:=sensor_data')
-        else:
-            hint = "compare the publisher's QoS with this subscription's (best effort, volatile)"
-        self.get_logger().warning(
-            f'a publisher on {self._topic} offers a QoS incompatible with this subscription '
-            f'(image_qos:={self._image_qos}; incompatible policy: {policy}): its images will not '
-            f'arrive. Hint: {hint}')
+        """Log why a camera's images cannot arrive, with the fix (first camera)."""
+        self._qos_event(self._cameras[0], event)
 
-    # -- parameters -----------------------------------------------------------------------
-    def _on_set_parameters(self, params):
-        options = self._model.options
-        updates, debug, settings = {}, None, {}
-        try:
-            for param in params:
-                if param.name not in self._decode_names and param.name in self._settings:
-                    settings[param.name] = param.value
-                elif param.name in ('confidence_threshold', 'nms_threshold'):
-                    value = float(param.value)
-                    if not 0.0 <= value <= 1.0:
-                        raise ValueError(f'{param.name} must be within [0, 1], got {value}')
-                    updates[param.name] = value
-                elif param.name in ('max_detections', 'top_k'):
-                    updates[param.name] = int(param.value)
-                elif param.name == 'classes':
-                    value = [] if param.value is None else param.value
-                    updates['classes'] = resolve_classes(
-                        self._check_array_type('classes', value), self._model.class_names)
-                elif param.name == 'publish_debug_image':
-                    debug = bool(param.value)
-            new_options = dataclasses.replace(options, **updates)
-        except (TypeError, ValueError) as exc:
-            return SetParametersResult(successful=False, reason=str(exc))
-        self._set_options(new_options)
-        self._settings.update(settings)
-        if debug is True:
-            self._enable_debug_image()
-        elif debug is False:
-            self._debug_enabled = False
-        if getattr(new_options, 'confidence_threshold', None) != \
-                getattr(options, 'confidence_threshold', None):
-            self._publish_label_info()
-        return SetParametersResult(successful=True)
+    # -- label info and diagnostics -------------------------------------------------------
+    def _label_threshold(self) -> float:
+        return float(getattr(self._model.options, 'confidence_threshold', 0.0))
 
-    # -- diagnostics ----------------------------------------------------------------------
+    def _publish_label_info(self):
+        if self._label_pub is None or self._model is None:  # vision_msgs < 4.1.0 (said once)
+            return
+        msg = label_info_msg(self._model.class_names, self._label_threshold())
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self._label_pub.publish(msg)
+
+    def _topics(self) -> str:
+        return ', '.join(c.resolved or c.topic for c in self._cameras)
+
     def counters(self) -> dict:
-        """Frame counters so far: in, out, dropped, bad, errors."""
-        with self._stats.lock:
-            out = {'frames_in': self._stats.frames_in, 'frames_out': self._stats.frames_out,
-                   'frames_bad': self._stats.frames_bad, 'errors': self._stats.errors}
-        pool = self._worker.counts() if self._worker else None
-        out['frames_dropped'] = sum(pool['dropped'].values()) if pool else 0
-        if pool:        # every frame in ends once: published, dropped or bad (by reason)
-            out['frames_published'] = pool['published']
-            out.update({f'dropped_{reason}': n for reason, n in pool['dropped'].items()})
-            for reason in sorted(set(BAD_REASONS) | set(pool['bad'])):
-                out[f'bad_{reason}'] = pool['bad'].get(reason, 0)
-            out['context_timeouts'] = pool['timeouts']
-            out['contexts_recreated'] = pool['recreated']
-            out['contexts_hung'] = pool['hung']
-        return out
+        """Frame counters so far (over every activation): in, out, dropped, bad, errors."""
+        return counters(self._stats, self._worker)
 
     def _publish_diagnostics(self):
-        now = time.monotonic()
-        counts = self.counters()
-        last_t, last_out, last_bad, last_errors = self._last_diag
-        self._last_diag = (now, counts['frames_out'], counts['frames_bad'], counts['errors'])
-        fps = (counts['frames_out'] - last_out) / max(now - last_t, 1e-6)
-        bad, errors = counts['frames_bad'] - last_bad, counts['errors'] - last_errors
-        timeouts = counts.get('context_timeouts', 0) - getattr(self, '_diag_timeouts', 0)
-        self._diag_timeouts = counts.get('context_timeouts', 0)
-        if timeouts or counts.get('contexts_hung'):
-            level, message = 'ERROR', (f'{self._stats.last_timeout}; '
-                                       f'{counts["contexts_hung"]} context(s) still hung')
-        elif errors:
-            level, message = 'ERROR', f'inference failed: {self._stats.last_error}'
-        elif bad:
-            level, message = 'WARN', f'{bad} malformed frame(s) skipped on {self._topic}'
-        elif counts['frames_in'] == 0:
-            level, message = 'WARN', f'no images received yet on {self._topic}'
-        else:
-            level, message = 'OK', f'{fps:.1f} fps'
-        values = dict(counts)
-        values['fps'] = fps
-        for stage, ms in self._stats.medians_ms().items():
-            values[f'latency_{stage}_ms'] = 'n/a' if ms is None else ms
-        values['latency_window'] = LATENCY_WINDOW
-        values['topic'] = self._topic
-        values['workers'] = self._worker.workers
-        values['model'] = self._model.describe()
-        status = diagnostic_status(f'{self.get_fully_qualified_name()}: {self.PURPOSE}',
-                                   level, message, values, self._model.backend.name)
+        if self._diag_pub is None:
+            return
+        state = self.state if self._enabled else 'paused'
+        backend = self._model.backend.name if self._model is not None else ''
+        status = self._diagnostics.status(
+            f'{self.get_fully_qualified_name()}: {self.PURPOSE}', self.counters(), state,
+            self._topics(), int(self._param('workers')), self._description, backend)
         self._diag_pub.publish(diagnostic_array([status], self.get_clock().now().to_msg()))
 
     # -- shutdown -------------------------------------------------------------------------
@@ -743,19 +698,11 @@ class PerceptionNode(Node):
         if self._closed:
             return
         self._closed = True
-        if self._frame_source is not None:
-            self._frame_source.detach(self)
-        if getattr(self, '_diag_timer', None) is not None:
+        if self._diag_timer is not None:
             self._diag_timer.cancel()       # it reads the models, which are freed below
-        if self._worker is not None:
-            # the pool frees each context after its call returned, never during one; with the
-            # ROS context gone the finished results cannot be published any more
-            if not self._worker.stop(publish_ready=self.context.ok()):
-                self.get_logger().warning('an inference was still running at shutdown: its '
-                                          'context is freed when it returns')
-        else:
-            for model in self._models:
-                model.close()
+        self._stop_inference()
+        for stage in self._stages:
+            stage.close()
 
 
 def run(node_class, args=None) -> int:

@@ -37,43 +37,50 @@ from visualization_msgs.msg import MarkerArray
 from . import tros
 from .messages import detections_to_msg, keypoints_to_msg, skeleton_markers
 from .node_base import descriptor, main_for, PerceptionNode, T
+from .outputs import Outputs
 from ..drawing import annotate, class_color
 from ..keypoints import SKELETON
+
+
+class PoseOutputs(Outputs):
+    """``detections``, ``keypoints`` and ``markers`` of one camera."""
+
+    def __init__(self, node, prefix=''):
+        super().__init__(node, prefix)
+        self._det_pub = self.publisher(Detection2DArray, 'detections')
+        self._kp_pub = self.publisher(Detection2DArray, 'keypoints')
+        self._marker_pub = self.publisher(MarkerArray, 'markers')
+
+    def publish(self, header, result):
+        detections = result.output
+        threshold = float(self.node.setting('keypoint_threshold'))
+        self._det_pub.publish(detections_to_msg(detections, header, self.node.class_id_format))
+        self._kp_pub.publish(keypoints_to_msg(detections, header, threshold))
+        colors = [class_color(i) for i in range(len(detections))]
+        self._marker_pub.publish(skeleton_markers(detections, header, SKELETON, threshold,
+                                                  colors=colors))
+
+    def draw(self, bgr, detections):
+        return annotate(bgr, detections,
+                        keypoint_threshold=float(self.node.setting('keypoint_threshold')))
+
+    def targets(self, detections, width, height):
+        return tros.detection_targets(detections, width, height)
 
 
 class PoseNode(PerceptionNode):
     """Person detection with keypoints: boxes, keypoints and rviz skeleton markers."""
 
     NODE_NAME = 'pose'
-    TASKS = ('pose',)
+    EXECUTABLE = 'pose_node'
     PURPOSE = 'pose estimation'
     DEBUG_TOPIC = 'keypoints/image'
+    OUTPUTS = PoseOutputs
 
     def _task_parameters(self):
         return [('keypoint_threshold', 0.5, descriptor(
             T.PARAMETER_DOUBLE, 'Minimum keypoint confidence to publish a keypoint and draw '
             'its limbs.', float_range=(0.0, 1.0)))]
-
-    def _create_outputs(self):
-        self._det_pub = self.create_publisher(Detection2DArray, 'detections', 10)
-        self._kp_pub = self.create_publisher(Detection2DArray, 'keypoints', 10)
-        self._marker_pub = self.create_publisher(MarkerArray, 'markers', 10)
-
-    def _publish(self, header, result):
-        detections = result.output
-        threshold = float(self._settings['keypoint_threshold'])
-        self._det_pub.publish(detections_to_msg(detections, header))
-        self._kp_pub.publish(keypoints_to_msg(detections, header, threshold))
-        colors = [class_color(i) for i in range(len(detections))]
-        self._marker_pub.publish(skeleton_markers(detections, header, SKELETON, threshold,
-                                                  colors=colors))
-
-    def _draw(self, bgr, detections):
-        return annotate(bgr, detections,
-                        keypoint_threshold=float(self._settings['keypoint_threshold']))
-
-    def _targets(self, detections, width, height):
-        return tros.detection_targets(detections, width, height)
 
 
 main = main_for(PoseNode)

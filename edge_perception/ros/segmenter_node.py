@@ -42,47 +42,66 @@ from . import tros
 from .image_conversions import mono_to_image
 from .messages import class_map_dtype, detections_to_msg, instance_id_image
 from .node_base import main_for, PerceptionNode
+from .outputs import Outputs
 from ..drawing import annotate, colorize
+
+
+class InstanceOutputs(Outputs):
+    """Instance models: ``detections`` and the instance-id image ``masks``."""
+
+    DEBUG_TOPIC = 'masks/color'
+
+    def __init__(self, node, prefix=''):
+        super().__init__(node, prefix)
+        self._det_pub = self.publisher(Detection2DArray, 'detections')
+        self._mask_pub = self.publisher(Image, 'masks')
+
+    def publish(self, header, result):
+        output = result.output
+        self._det_pub.publish(detections_to_msg(output, header, self.node.class_id_format))
+        height, width = _size(result.image)
+        self._mask_pub.publish(mono_to_image(instance_id_image(output.masks, height, width),
+                                             header))
+
+    def draw(self, bgr, output):
+        return annotate(bgr, output)
+
+    def targets(self, output, width, height):
+        return tros.detection_targets(output, width, height)
+
+
+class SemanticOutputs(Outputs):
+    """Semantic models: the class map ``mask`` (ids as in label_info)."""
+
+    DEBUG_TOPIC = 'mask/color'
+
+    def __init__(self, node, prefix=''):
+        super().__init__(node, prefix)
+        self._mask_pub = self.publisher(Image, 'mask')
+        self._dtype = class_map_dtype(len(node.model.class_names))
+
+    def publish(self, header, result):
+        self._mask_pub.publish(mono_to_image(
+            result.output.class_map.astype(self._dtype, copy=False), header))
+
+    def draw(self, bgr, output):
+        return cv2.addWeighted(np.ascontiguousarray(bgr), 0.5, colorize(output), 0.5, 0.0)
+
+    def targets(self, output, width, height):
+        return tros.semantic_targets(output.class_map)
 
 
 class SegmenterNode(PerceptionNode):
     """Instance or semantic segmentation: Detection2DArray plus mask images."""
 
     NODE_NAME = 'segmenter'
-    TASKS = ('segment', 'semantic')
+    EXECUTABLE = 'segmenter_node'
     PURPOSE = 'segmentation'
     DEBUG_TOPIC = 'masks/color'
     DEBUG_TOPIC_TEXT = 'masks/color (mask/color for semantic models)'
 
-    def _create_outputs(self):
-        if self._task == 'semantic':
-            self.DEBUG_TOPIC = 'mask/color'
-            self._mask_pub = self.create_publisher(Image, 'mask', 10)
-            self._dtype = class_map_dtype(len(self._model.class_names))
-        else:
-            self._det_pub = self.create_publisher(Detection2DArray, 'detections', 10)
-            self._mask_pub = self.create_publisher(Image, 'masks', 10)
-
-    def _publish(self, header, result):
-        output = result.output
-        if self._task == 'semantic':
-            self._mask_pub.publish(mono_to_image(
-                output.class_map.astype(self._dtype, copy=False), header))
-            return
-        self._det_pub.publish(detections_to_msg(output, header))
-        height, width = _size(result.image)
-        self._mask_pub.publish(mono_to_image(instance_id_image(output.masks, height, width),
-                                             header))
-
-    def _draw(self, bgr, output):
-        if self._task == 'semantic':
-            return cv2.addWeighted(np.ascontiguousarray(bgr), 0.5, colorize(output), 0.5, 0.0)
-        return annotate(bgr, output)
-
-    def _targets(self, output, width, height):
-        if self._task == 'semantic':
-            return tros.semantic_targets(output.class_map)
-        return tros.detection_targets(output, width, height)
+    def outputs_class(self, task):
+        return SemanticOutputs if task == 'semantic' else InstanceOutputs
 
 
 def _size(image):

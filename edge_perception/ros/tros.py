@@ -41,7 +41,7 @@ try:
 except ImportError:     # not a TROS system: the nodes publish vision_msgs only
     Attribute = Capture = Perf = PerceptionTargets = Point = Roi = Target = None
 
-__all__ = ['available', 'classification_targets', 'detection_targets', 'perf',
+__all__ = ['available', 'classification_targets', 'detection_targets', 'node_perfs', 'perf',
            'perception_targets', 'semantic_targets']
 
 
@@ -122,3 +122,22 @@ def perception_targets(header, targets, perfs, fps: float):
     msg.perfs = list(perfs)
     msg.targets = list(targets)
     return msg
+
+
+def node_perfs(name: str, result, header, now_ns: int):
+    """
+    Return the Perf entries of one frame: the node's stages, then the whole pipeline.
+
+    ``result``: the node's FrameResult (``started``: rclpy Time the worker took the frame;
+    ``convert`` and ``times`` in seconds); ``pipeline`` runs from the image's stamp to now.
+    """
+    stages = [('convert', result.convert), ('preprocess', result.times.pre),
+              ('infer', result.times.infer), ('postprocess', result.times.decode)]
+    perfs, start = [], result.started.nanoseconds
+    for stage, seconds in stages:
+        end = start + int(seconds * 1e9)
+        perfs.append(perf(f'{name}_{stage}', start, end))
+        start = end
+    stamp = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+    perfs.append(perf(f'{name}_pipeline', stamp, now_ns))
+    return perfs
