@@ -25,14 +25,15 @@ from .errors import (BackendUnavailableError, EdgePerceptionError, ImageFormatEr
 from .layouts import LAYOUTS, match_layout
 from .model import load_model, Model, StageTimes
 from .preprocess import InputSpec, Letterbox, letterbox, preprocess
-from .results import Classifications, Detections, SemanticMap
+from .results import Classifications, Detections, InstanceMasks, SemanticMap
 from .tensors import QuantizedTensor
 
 __version__ = '0.1.0'
 
 __all__ = [
     'BackendUnavailableError', 'Classifications', 'DecodeOptions', 'Decoder', 'Detections',
-    'EdgePerceptionError', 'ImageFormatError', 'InputSpec', 'LAYOUTS', 'LayoutError', 'Letterbox',
-    'Model', 'ModelLoadError', 'QuantizedTensor', 'SemanticMap', 'StageTimes', 'decode',
-    'letterbox', 'load_model', 'make_decoder', 'match_layout', 'preprocess',
+    'EdgePerceptionError', 'ImageFormatError', 'InputSpec', 'InstanceMasks', 'LAYOUTS',
+    'LayoutError', 'Letterbox', 'Model', 'ModelLoadError', 'QuantizedTensor', 'SemanticMap',
+    'StageTimes', 'decode', 'letterbox', 'load_model', 'make_decoder', 'match_layout',
+    'preprocess',
 ]

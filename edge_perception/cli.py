@@ -43,7 +43,7 @@ def _summary(result):
     for i, (name, score, box) in enumerate(zip(result.names, result.confidence, result.xyxy)):
         extra = ''
         if result.masks is not None:
-            extra = f'  mask {int(result.masks[i].sum())} px'
+            extra = f'  mask {int(result.masks.area[i])} px'
         if result.keypoints is not None:
             extra = f'  {int((result.keypoints[i, :, 2] >= 0.5).sum())} keypoints'
         lines.append(f'  {name:12s} {score:.2f}  [{box[0]:.0f}, {box[1]:.0f}, {box[2]:.0f}, '
