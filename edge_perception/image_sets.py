@@ -50,6 +50,20 @@ def image_paths(source: str) -> List[str]:
     return [path]
 
 
+def validation_images(source: str):
+    """Return (paths, BGR pictures) of a validation folder or list; ModelLoadError if unusable."""
+    paths = image_paths(source)
+    pictures = []
+    for path in paths:
+        picture = cv2.imread(path, cv2.IMREAD_COLOR)
+        if picture is None:
+            raise ModelLoadError(f'validation image {path} is missing or not an image')
+        pictures.append(picture)
+    if not pictures:
+        raise ModelLoadError(f'{source} holds no images')
+    return paths, pictures
+
+
 def calibration_images(calibration) -> List[np.ndarray]:
     """
     Load the calibration images as BGR uint8 arrays.

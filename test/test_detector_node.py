@@ -67,7 +67,14 @@ BLUE = solid(240, 320, (255, 0, 0))
 
 
 def start_detector(nodes, namespace, model, **params):
-    """Start a DetectorNode in ``namespace`` on the test executor, with parameters."""
+    """
+    Start a DetectorNode in ``namespace`` on the test executor, with parameters.
+
+    ``tracker`` is none unless given: these tests check each frame's decoding, conversion and
+    transport, which ByteTrack (the default; test_tracking_node.py) would filter (a new
+    object is published from its second frame, scores below new_track_threshold never).
+    """
+    params.setdefault('tracker', 'none')
     overrides = [Parameter('model', value=str(model))]
     overrides += [Parameter(name, value=value) for name, value in params.items()]
     return nodes(DetectorNode, namespace=namespace, parameter_overrides=overrides)

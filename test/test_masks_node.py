@@ -95,7 +95,7 @@ def test_segmenter_publishes_the_dense_rule_for_hundreds_of_overlapping_masks(
     dense = expected.masks.dense()
     assert (dense.sum(axis=0) >= 2).sum() > 10000          # the masks overlap a lot
     want = dense_rule(dense)
-    start(nodes, _segmenter(), namespace, model)
+    start(nodes, _segmenter(), namespace, model, tracker='none')    # every mask, first frame
     detections = probe.collect(Detection2DArray, 'detections')
     masks = probe.collect(Image, 'masks')
     pub = probe.publisher_for(Image, 'image', RELIABLE)

@@ -39,7 +39,7 @@ def start(nodes, namespace, model, cli_args=None, **params):
 
 
 def test_class_id_is_an_index_into_label_info_by_default(nodes, probe, namespace, tiny_model):
-    start(nodes, namespace, tiny_model, image_qos='reliable')
+    start(nodes, namespace, tiny_model, image_qos='reliable', tracker='none')   # red, then blue
     detections = probe.collect(Detection2DArray, 'detections')
     labels = probe.collect(LabelInfo, 'label_info', LATCHED)
     pub = probe.publisher_for(Image, 'image', RELIABLE)

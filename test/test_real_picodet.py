@@ -113,7 +113,8 @@ def test_rendered_pages_find_every_kind_of_block(picodet):
 @pytest.mark.ros
 def test_detector_node_publishes_them(nodes, probe, namespace):
     overrides = [Parameter('model', value=CARD), Parameter('image_qos', value='reliable'),
-                 Parameter('class_id_format', value='name')]
+                 Parameter('class_id_format', value='name'),
+                 Parameter('tracker', value='none')]     # every detection of the first frame
     nodes(DetectorNode, namespace=namespace, parameter_overrides=overrides)
     detections = probe.collect(Detection2DArray, 'detections')
     pub = probe.publisher_for(Image, 'image', RELIABLE)

@@ -32,7 +32,7 @@ from .end_to_end import decode_dfl_topk, decode_end_to_end, select_top_k
 from .instances import gather_rows, instance_masks, keypoints
 from .nms import nms
 from .objectness import decode_dense_obj, decode_objectness
-from .oriented import (box_angles, decode_obb, decode_obb_dense, obb_to_source,
+from .oriented import (box_angles, decode_obb, obb_to_source,
                        OrientedDetections, rotated_nms)
 from .semantic import decode_semantic
 from ..keypoints import keypoint_names as _keypoint_names
@@ -46,7 +46,9 @@ Result = Union[Detections, Classifications, SemanticMap]
 FAMILIES = {'dense': decode_dense, 'dfl': decode_dfl, 'anchor': decode_anchor,
             'objectness': decode_objectness, 'dense_obj': decode_dense_obj,
             'dfl_topk': decode_dfl_topk, 'end_to_end': decode_end_to_end,
-            'obb': decode_obb, 'obb_dense': decode_obb_dense}
+            'obb': decode_obb,
+            # the angle row after the classes is read later, from the kept anchors
+            'obb_dense': decode_dense}
 
 
 @dataclass(frozen=True)

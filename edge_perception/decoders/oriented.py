@@ -141,21 +141,6 @@ def decode_obb(outputs, binding: Binding, threshold: float) -> Candidates:
     return tuple(np.concatenate(p) for p in zip(*parts))
 
 
-def decode_obb_dense(outputs, binding: Binding, threshold: float) -> Candidates:
-    """Decode the ultralytics OBB export: (1, 4+nc+1, anchors), boxes in input pixels."""
-    transposed = binding.dense_transposed
-    dense = outputs[binding.global_outputs.get('dense', 0)]
-    cls = Plane(dense, transposed, slice(4, 4 + binding.num_classes))
-    cells = cls.cells_at_least(threshold)
-    if not len(cells):
-        return _empty()
-    cells, score, class_id = _best_class(cls, cells, binding.layout.scores, threshold)
-    cxcywh = Plane(dense, transposed, slice(0, 4)).rows(cells)
-    half = cxcywh[:, 2:] / 2
-    xyxy = np.concatenate([cxcywh[:, :2] - half, cxcywh[:, :2] + half], axis=1)
-    return xyxy, score, class_id, cells
-
-
 def _covariances(xywhr: np.ndarray):
     """Entries (a, b, c) of each box's covariance [[a, c], [c, b]] as a uniform rectangle."""
     var_w, var_h = xywhr[:, 2] ** 2 / 12, xywhr[:, 3] ** 2 / 12

@@ -117,7 +117,9 @@ def _overview(images, columns: int = 4, cell: int = 320) -> np.ndarray:
 def _start_detector(model: str) -> subprocess.Popen:
     command = [sys.executable, '-m', 'edge_perception.ros.detector_node', '--ros-args',
                '-r', f'__ns:={NAMESPACE}', '-p', f'model:={model}',
-               '-p', 'publish_debug_image:=true', '-p', 'image_qos:=reliable']
+               '-p', 'publish_debug_image:=true', '-p', 'image_qos:=reliable',
+               # unrelated stills, not a sequence: every picture's detections, untracked
+               '-p', 'tracker:=none']
     print('starting:', ' '.join(command[1:]), flush=True)
     return subprocess.Popen(command)
 

@@ -72,6 +72,8 @@ class DetectorNode(PerceptionNode):
     PURPOSE = 'object detection'
     DEBUG_TOPIC = 'detections/image'
     OUTPUTS = DetectionOutputs
+    TRACKING = True
+    DEPTH = True
 
 
 main = main_for(DetectorNode)

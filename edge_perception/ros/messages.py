@@ -19,26 +19,28 @@ vision_msgs 4.x field names: ``bbox.center.position.x``, ``results[i].hypothesis
 
 Conventions of the task nodes (README, "Nodes"):
 
+* Detection2D.id: the track id with a tracker (``Detections.tracker_id``: stable across
+  frames, as vision_msgs defines ``id``), else the detection's index in the message;
 * instance masks: one mono8 image (mono16 above 255 instances) at source resolution, pixel
-  value = Detection2D index + 1 (``int(detection.id) + 1``), 0 = background; where masks
-  overlap, the more confident detection (the lower index) wins;
+  value = 1 + the position of the detection in ``detections.detections`` (whose ``id`` is
+  its track id when tracked), 0 = background; where masks overlap, the more confident
+  detection (the earlier one) wins;
 * keypoints: vision_msgs has no keypoint type, so a Detection2DArray with one Detection2D per
   keypoint: ``bbox.center`` = the keypoint in source pixels, size 0, ``results[0]`` = keypoint
-  name and confidence, ``id`` = ``<person id>/<keypoint name>``;
-* markers: the skeleton in image pixel coordinates on the image's frame_id (x right, y down,
-  z = 0, sizes in pixels), the 2-D convention of the image itself.
+  name and confidence, ``id`` = ``<person id>/<keypoint name>`` (person id = that person's
+  Detection2D.id: the track id when tracked);
+* markers: in metres, built by ``depth_messages.markers_3d`` (depth_stage).
 """
 
 from typing import Mapping, Optional, Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Point
 import numpy as np
-from std_msgs.msg import ColorRGBA, Header
+from std_msgs.msg import Header
 from vision_msgs.msg import (Classification, Detection2D, Detection2DArray, ObjectHypothesis,
                              ObjectHypothesisWithPose)
-from visualization_msgs.msg import Marker, MarkerArray
 
+from .depth_messages import detection_ids
 from ..results import Detections, InstanceMasks
 
 try:    # vision_msgs >= 4.1.0; Humble's first release, 4.0.0, has neither message
@@ -64,7 +66,8 @@ def detections_to_msg(detections: Detections, header: Header,
     Build a Detection2DArray: one Detection2D per object, in source-image pixels.
 
     The image's header is kept on the array and on every detection. Each detection carries
-    one hypothesis (class, confidence) and ``id`` = its index, unique in the message. The
+    one hypothesis (class, confidence) and ``id`` = its track id when the detections carry
+    ``tracker_id``, else its index; unique in the message either way. The
     hypothesis' ``class_id`` is the class name, or with ``class_id_format='index'`` the class
     index as text (vision_msgs: an id to look up in LabelInfo).
     """
@@ -77,9 +80,9 @@ def detections_to_msg(detections: Detections, header: Header,
     thetas = angle.astype(float).tolist() if angle is not None else [0.0] * len(scores)
     items = []
     labels = class_labels(detections.class_id, detections.names, class_id_format)
-    for index, ((cx, cy, w, h), score, name, theta) in enumerate(zip(
-            boxes, scores, labels, thetas)):
-        items.append(_detection(header, str(index), cx, cy, w, h, name, score, theta))
+    for ident, (cx, cy, w, h), score, name, theta in zip(
+            detection_ids(detections), boxes, scores, labels, thetas):
+        items.append(_detection(header, ident, cx, cy, w, h, name, score, theta))
     out.detections = items
     return out
 
@@ -159,7 +162,8 @@ def instance_id_image(masks, height: int, width: int) -> np.ndarray:
 
     masks: ``InstanceMasks`` (built inside each box: work and memory = the boxes' area plus
     one image), an (N, H, W) bool array, or None. uint8 up to 255 instances, else uint16.
-    Overlaps go to the lowest index (most confident).
+    Overlaps go to the lowest index (most confident). The value is the position + 1, not the
+    track id (ids grow without bound; the Detection2D at that position carries it).
     """
     if masks is None or len(masks) == 0:
         return np.zeros((height, width), np.uint8)
@@ -185,8 +189,8 @@ def keypoints_to_msg(detections: Detections, header: Header,
     Build the keypoints Detection2DArray: one Detection2D per keypoint at or above threshold.
 
     ``id`` = ``<person id>/<keypoint name>`` where the person id is the Detection2D id of the
-    ``detections`` message (its index); bbox.center = the keypoint in source pixels, size 0;
-    results[0] = keypoint name and confidence. Person-major, keypoint order of the model.
+    ``detections`` message (track id or index); bbox.center = the keypoint in source pixels,
+    size 0; results[0] = keypoint name and confidence. Person-major, keypoint order of the model.
     """
     out = Detection2DArray()
     out.header = header
@@ -195,7 +199,8 @@ def keypoints_to_msg(detections: Detections, header: Header,
         return out
     names = keypoint_names(detections)
     items = []
-    for person, points in enumerate(np.asarray(keypoints, dtype=float).tolist()):
+    for person, points in zip(detection_ids(detections),
+                              np.asarray(keypoints, dtype=float).tolist()):
         for name, (x, y, score) in zip(names, points):
             if score < threshold:
                 continue
@@ -209,50 +214,6 @@ def keypoint_names(detections: Detections):
     count = 0 if detections.keypoints is None else detections.keypoints.shape[1]
     names = list(detections.keypoint_names)[:count]
     return names + [str(i) for i in range(len(names), count)]
-
-
-def _color(bgr, alpha=1.0) -> ColorRGBA:
-    return ColorRGBA(r=bgr[2] / 255.0, g=bgr[1] / 255.0, b=bgr[0] / 255.0, a=float(alpha))
-
-
-def skeleton_markers(detections: Detections, header: Header, skeleton, threshold: float = 0.5,
-                     line_width: float = 2.0, point_size: float = 6.0,
-                     colors=None) -> MarkerArray:
-    """
-    Build a MarkerArray of the skeletons, in image pixel coordinates on the image's frame.
-
-    The first marker is DELETEALL (people who left the image disappear), then per person a
-    LINE_LIST of the limbs whose two ends are at or above ``threshold`` (namespace
-    ``skeleton``, id = person id) and a SPHERE_LIST of those keypoints (namespace
-    ``keypoints``). x = column, y = row, z = 0; scales in pixels. ``colors``: BGR per person.
-    """
-    clear = Marker()
-    clear.header = header
-    clear.action = Marker.DELETEALL
-    markers = [clear]
-    keypoints = detections.keypoints
-    if keypoints is not None:
-        for person, points in enumerate(np.asarray(keypoints, dtype=float).tolist()):
-            color = _color(colors[person] if colors else (0, 255, 0))
-            visible = [score >= threshold for _, _, score in points]
-            lines = Marker(ns='skeleton', id=person, type=Marker.LINE_LIST, action=Marker.ADD)
-            lines.header = header
-            lines.pose.orientation.w = 1.0
-            lines.scale.x = float(line_width)
-            lines.color = color
-            lines.points = [Point(x=points[i][0], y=points[i][1], z=0.0)
-                            for a, b in skeleton if a < len(points) and b < len(points)
-                            and visible[a] and visible[b] for i in (a, b)]
-            joints = Marker(ns='keypoints', id=person, type=Marker.SPHERE_LIST,
-                            action=Marker.ADD)
-            joints.header = header
-            joints.pose.orientation.w = 1.0
-            joints.scale.x = joints.scale.y = joints.scale.z = float(point_size)
-            joints.color = color
-            joints.points = [Point(x=x, y=y, z=0.0)
-                             for (x, y, _), shown in zip(points, visible) if shown]
-            markers += [m for m in (lines, joints) if m.points]
-    return MarkerArray(markers=markers)
 
 
 def classification_msg(names: Sequence[str], scores: Sequence[float],

@@ -39,7 +39,7 @@ import threading
 import time
 from typing import Optional, Sequence, Tuple
 
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 import rclpy
 from rclpy.exceptions import ParameterException
@@ -49,24 +49,29 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_srvs.srv import SetBool
 
 from . import tros
+from .depth_stage import DepthStage
 from .diagnostics import counters, Diagnostics, DIAGNOSTICS_PERIOD, NodeStats
 from .frames import SharedFrame
 from .image_conversions import bgr_to_image
 from .messages import diagnostic_array, LABEL_INFO_MISSING, label_info_msg, LabelInfo
 from .outputs import join
 from .parameters import (BACKEND_PARAMETER, check_array_type, check_choice, CLASS_ID_FORMATS,
-                         control_parameters, default_model, descriptor, detection_parameters,
-                         IMAGE_QOS, LOAD_OPTIONS, MODEL_PARAMETER, per_worker_core_masks,
-                         pool_parameters, resolve_classes, runtime_parameters, T, TRANSPORTS)
+                         control_parameters, default_model, depth_parameters, descriptor,
+                         detection_parameters, IMAGE_QOS, LOAD_OPTIONS, MODEL_PARAMETER,
+                         per_worker_core_masks, pool_parameters, resolve_classes,
+                         runtime_parameters, T, TRACKER_SETTINGS, tracker_settings,
+                         tracking_parameters, TRANSPORTS)
 from .qos import (DEBUG_QOS, image_qos, image_qos_overrides, incompatible_qos_hint, LATCHED_QOS,
                   SubscriptionEventCallbacks)
 from .stages import FrameResult, ResultStage
 from .tasks import TASK_NODES, tasks_of
+from .tracking_stage import TrackingStage
 from ..affinity import validate_cpus
 from ..errors import ConfigError, EdgePerceptionError, ImageFormatError
 from ..model import backend_for, card_options, load_model
 from ..pool import WorkerPool
 from ..preprocess import Nv12Frame
+from ..tracking import TRACKERS
 
 __all__ = ['default_model', 'descriptor', 'FrameResult', 'main_for', 'PerceptionNode',
            'per_worker_core_masks', 'resolve_classes', 'ResultStage', 'run', 'StartupError', 'T']
@@ -116,6 +121,7 @@ class _Camera:
         self.debug_pub = None
         self.targets_pub = None
         self.published = 0              # frames given to the stages since activation
+        self.received = 0               # frames received since activation (stage frame_index)
 
 
 class PerceptionNode(LifecycleNode):
@@ -139,6 +145,10 @@ class PerceptionNode(LifecycleNode):
     DEBUG_TOPIC = 'detections/image'
     DEBUG_TOPIC_TEXT = ''           # how the publish_debug_image description names it
     OUTPUTS = None
+    TRACKING = False                # declares tracker (+ settings): tracking_stage.TrackingStage
+    DEPTH = False                   # declares use_depth (+ settings): depth_stage.DepthStage
+    MARKERS = False                 # metric markers even without use_depth (pose)
+    SKELETON = ()                   # limbs drawn by the markers (pose)
 
     def __init__(self, node_name: Optional[str] = None, *, frame_source=None,
                  model_factory=None, stages: Sequence[ResultStage] = (), **node_kwargs):
@@ -150,6 +160,8 @@ class PerceptionNode(LifecycleNode):
         self._frame_source = frame_source
         self._model_factory = model_factory
         self._stages = list(stages)
+        self._tracking = None           # the tracker parameter's stage, made at configure
+        self._depth = None              # the use_depth parameter's stage, made at configure
         self._worker = None
         self._model = None
         self._models = []
@@ -247,7 +259,9 @@ class PerceptionNode(LifecycleNode):
         task_params = self._task_parameters()
         for name, default, desc in ([BACKEND_PARAMETER] + control_parameters() + decode
                                     + runtime_parameters(self.DEBUG_TOPIC_TEXT or self.DEBUG_TOPIC)
-                                    + pool_parameters() + task_params):
+                                    + pool_parameters() + task_params
+                                    + (tracking_parameters() if self.TRACKING else [])
+                                    + (depth_parameters() if self.DEPTH else [])):
             self.declare_parameter(name, default, desc)
         self._decode_names = {name for name, _, _ in decode}
         self._settings = {name: self._param(name) for name, _, _ in task_params}
@@ -255,10 +269,12 @@ class PerceptionNode(LifecycleNode):
 
     def _on_set_parameters(self, params):
         options = self._model.options if self._model is not None else None
-        updates, debug, settings = {}, None, {}
+        updates, debug, settings, tracking = {}, None, {}, {}
         try:
             for param in params:
-                if param.name not in self._decode_names and param.name in self._settings:
+                if self.TRACKING and param.name in TRACKER_SETTINGS:
+                    tracking[param.name] = param.value
+                elif param.name not in self._decode_names and param.name in self._settings:
                     settings[param.name] = param.value
                 elif param.name in ('confidence_threshold', 'nms_threshold'):
                     value = float(param.value)
@@ -274,8 +290,12 @@ class PerceptionNode(LifecycleNode):
                 elif param.name == 'publish_debug_image':
                     debug = bool(param.value)
             new_options = dataclasses.replace(options, **updates) if options else None
+            if tracking:        # checked together with the others' current values
+                new_tracking = tracker_settings({**self._tracker_values(), **tracking})
         except (TypeError, ValueError) as exc:
             return SetParametersResult(successful=False, reason=str(exc))
+        if tracking and self._tracking is not None:
+            self._tracking.settings = new_tracking
         if new_options is not None:
             self._set_options(new_options)
         self._settings.update(settings)
@@ -287,6 +307,23 @@ class PerceptionNode(LifecycleNode):
                 getattr(options, 'confidence_threshold', None):
             self._publish_label_info()
         return SetParametersResult(successful=True)
+
+    def _tracker_values(self) -> dict:
+        return {name: self._param(name) for name in TRACKER_SETTINGS}
+
+    def _all_stages(self):
+        """Return the stages in the order they run: the tracker first, then the given ones."""
+        return [s for s in (self._tracking, self._depth) if s is not None] + self._stages
+
+    @property
+    def camera_prefixes(self):
+        """Return each camera's output prefix ('' for the single image topic), once configured."""
+        return [camera.prefix for camera in self._cameras]
+
+    @property
+    def image_qos(self) -> str:
+        """Return the image subscription QoS name (sensor_data or reliable)."""
+        return self._image_qos
 
     # -- transitions ----------------------------------------------------------------------
     def on_configure(self, state):
@@ -325,7 +362,7 @@ class PerceptionNode(LifecycleNode):
     def on_deactivate(self, state):
         """Stop inference and release the contexts (the publishers stay)."""
         self._stop_inference()
-        for stage in self._stages:
+        for stage in self._all_stages():
             stage.reset()
         return super().on_deactivate(state)
 
@@ -333,8 +370,9 @@ class PerceptionNode(LifecycleNode):
         """Free everything configure created."""
         self._release_models()
         self._destroy_publishers()
-        for stage in self._stages:
+        for stage in self._all_stages():
             stage.close()
+        self._tracking = self._depth = None
         self._configured = False
         return super().on_cleanup(state)
 
@@ -396,7 +434,19 @@ class PerceptionNode(LifecycleNode):
                     tros.PerceptionTargets, join(camera.prefix, 'perception_targets'), 10)
         if self._debug_enabled:
             self._create_debug_publishers()
-        for stage in self._stages:
+        self._tracking = None
+        if self.TRACKING and check_choice('tracker', self._param('tracker'),
+                                          TRACKERS) != 'none' and self._task != 'semantic':
+            self._tracking = TrackingStage(tracker_settings(self._tracker_values()))
+        self._depth = None
+        use_depth = self.DEPTH and bool(self._param('use_depth'))
+        if (use_depth or self.MARKERS) and self._task != 'semantic':
+            self._depth = DepthStage(
+                use_depth, self._param('depth_slop'), self._param('depth_max_wait'),
+                self._param('assume_registered'), self._param('marker_distance'),
+                skeleton=self.SKELETON,
+                keypoint_threshold=self._settings.get('keypoint_threshold', 0.5))
+        for stage in self._all_stages():
             stage.configure(self)
         self._diag_timer = self.create_timer(DIAGNOSTICS_PERIOD, self._publish_diagnostics)
 
@@ -473,7 +523,7 @@ class PerceptionNode(LifecycleNode):
                                   inference_timeout_ms=self._param('inference_timeout_ms'),
                                   on_timeout=self._on_inference_timeout)
         for camera in self._cameras:
-            camera.published = 0
+            camera.published = camera.received = 0
 
     def _subscribe(self):
         for camera in self._cameras:
@@ -556,13 +606,15 @@ class PerceptionNode(LifecycleNode):
         worker = self._worker
         if worker is None or not self._active:
             return
-        if not self._enabled:
-            with self._stats.lock:
-                self._stats.frames_paused += 1
-            return
+        # every frame received counts in the stages' frame_index (a frame never inferred:
+        # paused, dropped, late or bad, is a gap for the tracker, not a reset)
         with self._stats.lock:
+            index, camera.received = camera.received, camera.received + 1
+            if not self._enabled:
+                self._stats.frames_paused += 1
+                return
             self._stats.frames_in += 1
-        worker.submit((camera, frame))  # conversion and inference happen on a worker thread
+        worker.submit((camera, frame, index))   # converted and inferred on a worker thread
 
     def _set_options(self, options):
         with self._models_lock:
@@ -579,7 +631,7 @@ class PerceptionNode(LifecycleNode):
 
     def _work(self, model, item):
         """Convert (once per process) and infer with ``model`` (the worker's own context)."""
-        _, frame = item
+        frame = item[1]
         started = self.get_clock().now()
         t0 = time.perf_counter()
         image = frame.image(self._keep_nv12)
@@ -614,11 +666,11 @@ class PerceptionNode(LifecycleNode):
 
     def _emit(self, item, result: FrameResult):
         """Run the stages and publish one frame's results (called in frame order)."""
-        camera, frame = item
+        camera, frame, index = item
         header = frame.header
         t0 = time.perf_counter()
-        index, camera.published = camera.published, camera.published + 1
-        for stage in self._stages:
+        camera.published += 1
+        for stage in self._all_stages():
             stage.process(camera.prefix, index, header, result)
         outputs = camera.outputs
         outputs.publish(header, result)
@@ -690,6 +742,10 @@ class PerceptionNode(LifecycleNode):
         status = self._diagnostics.status(
             f'{self.get_fully_qualified_name()}: {self.PURPOSE}', self.counters(), state,
             self._topics(), int(self._param('workers')), self._description, backend)
+        for stage in self._all_stages():        # e.g. depth pairing counts and reasons
+            extra = getattr(stage, 'diagnostics', None)
+            if extra is not None:
+                status.values += [KeyValue(key=str(k), value=str(v)) for k, v in extra().items()]
         self._diag_pub.publish(diagnostic_array([status], self.get_clock().now().to_msg()))
 
     # -- shutdown -------------------------------------------------------------------------
@@ -701,7 +757,7 @@ class PerceptionNode(LifecycleNode):
         if self._diag_timer is not None:
             self._diag_timer.cancel()       # it reads the models, which are freed below
         self._stop_inference()
-        for stage in self._stages:
+        for stage in self._all_stages():
             stage.close()
 
 

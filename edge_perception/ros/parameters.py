@@ -21,6 +21,7 @@ node's callback sees a value.
 """
 
 import os
+import re
 from typing import Optional, Sequence, Tuple
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, \
@@ -244,4 +245,77 @@ def pool_parameters():
             T.PARAMETER_INTEGER, 'An inference still running after this (ms) marks its context '
             'bad (ERROR in /diagnostics) and the worker gets a fresh context. 0: never.',
             read_only=True, int_range=(0, 3_600_000))),
+    ]
+
+
+#: Tracking parameters -> TrackerSettings fields (edge_perception.tracking).
+TRACKER_SETTINGS = {'track_threshold': 'track_threshold',
+                    'track_low_threshold': 'low_threshold',
+                    'new_track_threshold': 'new_track_threshold',
+                    'track_match_iou': 'match_iou',
+                    'lost_track_frames': 'lost_track_frames'}
+
+
+def tracking_parameters():
+    """Return (name, default, descriptor) of the tracker (detect, segment, pose)."""
+    from ..tracking import TRACKERS, TrackerSettings
+    defaults = TrackerSettings()
+    return [
+        ('tracker', 'bytetrack', descriptor(
+            T.PARAMETER_STRING, 'Multi-object tracker: bytetrack (Detection2D.id = track id, '
+            'only objects on confirmed tracks are published: a new object from its second '
+            'frame) or none (id = index in the message).', read_only=True,
+            constraints=' or '.join(TRACKERS))),
+        ('track_threshold', defaults.track_threshold, descriptor(
+            T.PARAMETER_DOUBLE, 'Score from which a detection is matched to tracks first; '
+            'lower ones (down to track_low_threshold) only continue tracks.',
+            float_range=(0.0, 1.0))),
+        ('track_low_threshold', defaults.low_threshold, descriptor(
+            T.PARAMETER_DOUBLE, 'Score from which a detection may continue a track (ByteTrack '
+            'second stage); at most track_threshold.', float_range=(0.0, 1.0))),
+        ('new_track_threshold', defaults.new_track_threshold, descriptor(
+            T.PARAMETER_DOUBLE, 'Score from which an unmatched detection starts a new track; '
+            'at least track_threshold.', float_range=(0.0, 1.0))),
+        ('track_match_iou', defaults.match_iou, descriptor(
+            T.PARAMETER_DOUBLE, "Least IoU of a track's predicted box and a detection to match "
+            'them (> 0).', float_range=(0.0, 1.0))),
+        ('lost_track_frames', defaults.lost_track_frames, descriptor(
+            T.PARAMETER_INTEGER, 'Frames a lost track is kept (counted by frames received, so '
+            'dropped frames count) and can come back with its id.', int_range=(0, 100000))),
+    ]
+
+
+def tracker_settings(values):
+    """Return the TrackerSettings of parameter values ({name: value}); ValueError: the reasons."""
+    from ..tracking import TrackerSettings
+    try:
+        return TrackerSettings(**{field: values[name] for name, field in TRACKER_SETTINGS.items()})
+    except ValueError as exc:       # the reasons, in the parameters' names
+        text = str(exc)
+        for name, field in TRACKER_SETTINGS.items():
+            text = re.sub(rf'\b{field}\b', name, text)
+        raise ValueError(text) from None
+
+
+def depth_parameters():
+    """Return (name, default, descriptor) of 3D from depth (detect, segment, pose)."""
+    return [
+        ('use_depth', False, descriptor(
+            T.PARAMETER_BOOL, 'Subscribe depth (sensor_msgs/Image registered to the colour '
+            'image, 16UC1 mm or 32FC1 m), depth/camera_info and camera_info (next to image); '
+            'publish detections_3d (vision_msgs/Detection3DArray) and markers in metres.',
+            read_only=True)),
+        ('depth_slop', 0.05, descriptor(
+            T.PARAMETER_DOUBLE, 'Largest stamp difference (s) of a colour frame and its depth '
+            'image.', read_only=True, float_range=(0.0, 10.0))),
+        ('depth_max_wait', 0.1, descriptor(
+            T.PARAMETER_DOUBLE, 'Longest wait (s) of a colour frame for its depth image; then '
+            'it stays 2D only (counted depth_unmatched). 2D outputs never wait.',
+            read_only=True, float_range=(0.0, 10.0))),
+        ('assume_registered', False, descriptor(
+            T.PARAMETER_BOOL, 'Take depth with another frame_id than the colour image as '
+            'registered to it (drivers naming one optical frame twice).', read_only=True)),
+        ('marker_distance', 2.0, descriptor(
+            T.PARAMETER_DOUBLE, 'Without depth, markers are drawn on the camera rays at this '
+            'distance (m), from camera_info.', read_only=True, float_range=(0.01, 1000.0))),
     ]

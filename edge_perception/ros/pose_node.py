@@ -16,13 +16,15 @@ The ``pose`` node: person keypoints (e.g. YOLOv8-pose) on an image topic.
 
 Publishes, each with the image's header:
 
-* ``detections`` (vision_msgs/Detection2DArray): the person boxes, ``id`` = the index;
+* ``detections`` (vision_msgs/Detection2DArray): the person boxes, ``id`` = the track id
+  (``tracker:=bytetrack``, the default), else the index;
 * ``keypoints`` (vision_msgs/Detection2DArray): vision_msgs has no keypoint type, so one
   Detection2D per keypoint at or above ``keypoint_threshold``: ``bbox.center`` = the keypoint in
   source pixels (size 0), ``results[0]`` = keypoint name and confidence, ``id`` =
   ``<person id>/<keypoint name>`` (the person's Detection2D id in ``detections``);
-* ``markers`` (visualization_msgs/MarkerArray): the skeletons for rviz, in image pixel
-  coordinates on the image's frame_id (x = column, y = row, z = 0, sizes in pixels);
+* ``markers`` (visualization_msgs/MarkerArray): boxes and skeletons for rviz in metres
+  (``depth_stage``): from the depth image with ``use_depth``, else on the camera rays at
+  ``marker_distance`` from ``camera_info``, else none (said once);
 * ``keypoints/image`` (bgr8, with ``publish_debug_image:=true``): boxes and skeletons drawn;
 * ``label_info``, ``/diagnostics`` and, with ai_msgs installed, ``perception_targets``.
 
@@ -32,33 +34,28 @@ Run: ``ros2 run edge_perception pose_node --ros-args -p model:=<card or file>``.
 import sys
 
 from vision_msgs.msg import Detection2DArray
-from visualization_msgs.msg import MarkerArray
 
 from . import tros
-from .messages import detections_to_msg, keypoints_to_msg, skeleton_markers
+from .messages import detections_to_msg, keypoints_to_msg
 from .node_base import descriptor, main_for, PerceptionNode, T
 from .outputs import Outputs
-from ..drawing import annotate, class_color
+from ..drawing import annotate
 from ..keypoints import SKELETON
 
 
 class PoseOutputs(Outputs):
-    """``detections``, ``keypoints`` and ``markers`` of one camera."""
+    """``detections`` and ``keypoints`` of one camera (``markers``: depth_stage)."""
 
     def __init__(self, node, prefix=''):
         super().__init__(node, prefix)
         self._det_pub = self.publisher(Detection2DArray, 'detections')
         self._kp_pub = self.publisher(Detection2DArray, 'keypoints')
-        self._marker_pub = self.publisher(MarkerArray, 'markers')
 
     def publish(self, header, result):
         detections = result.output
         threshold = float(self.node.setting('keypoint_threshold'))
         self._det_pub.publish(detections_to_msg(detections, header, self.node.class_id_format))
         self._kp_pub.publish(keypoints_to_msg(detections, header, threshold))
-        colors = [class_color(i) for i in range(len(detections))]
-        self._marker_pub.publish(skeleton_markers(detections, header, SKELETON, threshold,
-                                                  colors=colors))
 
     def draw(self, bgr, detections):
         return annotate(bgr, detections,
@@ -69,13 +66,17 @@ class PoseOutputs(Outputs):
 
 
 class PoseNode(PerceptionNode):
-    """Person detection with keypoints: boxes, keypoints and rviz skeleton markers."""
+    """Person detection with keypoints: boxes, keypoints and metric rviz skeleton markers."""
 
     NODE_NAME = 'pose'
     EXECUTABLE = 'pose_node'
     PURPOSE = 'pose estimation'
     DEBUG_TOPIC = 'keypoints/image'
     OUTPUTS = PoseOutputs
+    TRACKING = True
+    DEPTH = True
+    MARKERS = True                  # markers in metres (depth_stage), with or without depth
+    SKELETON = SKELETON
 
     def _task_parameters(self):
         return [('keypoint_threshold', 0.5, descriptor(

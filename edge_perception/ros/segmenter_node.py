@@ -17,9 +17,10 @@ The ``segmenter`` node: instance segmentation (and semantic segmentation) of an 
 Instance models (task ``segment``, e.g. YOLOv8-seg) publish:
 
 * ``detections`` (vision_msgs/Detection2DArray), as the detector: boxes in source pixels,
-  ``id`` = the detection's index;
+  ``id`` = the track id (``tracker:=bytetrack``, the default), else the detection's index;
 * ``masks`` (sensor_msgs/Image): the instance-id image at source resolution, mono8 (mono16
-  when a frame has more than 255 instances); 0 = background, value = Detection2D id + 1; where
+  when a frame has more than 255 instances); 0 = background, value = 1 + the position of the
+  instance's Detection2D in that frame's ``detections`` (whose ``id`` is the track id); where
   masks overlap the more confident instance wins;
 * ``masks/color`` (bgr8, with ``publish_debug_image:=true``): masks, boxes and labels drawn
   over the image.
@@ -99,6 +100,8 @@ class SegmenterNode(PerceptionNode):
     PURPOSE = 'segmentation'
     DEBUG_TOPIC = 'masks/color'
     DEBUG_TOPIC_TEXT = 'masks/color (mask/color for semantic models)'
+    TRACKING = True
+    DEPTH = True
 
     def outputs_class(self, task):
         return SemanticOutputs if task == 'semantic' else InstanceOutputs

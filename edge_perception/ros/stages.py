@@ -61,8 +61,9 @@ class ResultStage:
     Called by the node: ``configure(node)`` when the node is configured (create publishers,
     read parameters), ``process(camera, frame_index, header, result)`` on the publisher
     thread for every frame in order (``camera``: the camera's output prefix, '' for the single
-    ``image`` topic; ``frame_index`` counts that camera's published frames from 0 since
-    activation), ``reset()`` on deactivate and ``close()`` on cleanup and shutdown.
+    ``image`` topic; ``frame_index`` counts that camera's received frames from 0 since
+    activation, so a frame never inferred (dropped, late, bad, paused) is a gap in it),
+    ``reset()`` on deactivate and ``close()`` on cleanup and shutdown.
     An exception in ``process`` counts the frame as bad (``bad_publish``); later frames go on.
     """
 

@@ -17,7 +17,8 @@ TROS (D-Robotics TogetheROS.Bot) output: results as ``ai_msgs/PerceptionTargets`
 Used only when the ``ai_msgs`` package (hobot_msgs) is importable, as on RDK boards, so TROS
 consumers (websocket display, trackers, the hobot apps) take our results unchanged. Mapping:
 
-* a detection, segmented instance or person: one Target, ``type`` = class name, one Roi
+* a detection, segmented instance or person: one Target, ``type`` = class name,
+  ``track_id`` = the track id with a tracker (else 0, TROS' "not tracked"), one Roi
   (``type`` = class name, ``rect`` = the box in source pixels, ``confidence``);
 * pose: plus one Point of ``type`` ``body_kps``: the keypoints (x, y, z = 0) and their
   confidences, in the model's keypoint order;
@@ -82,9 +83,11 @@ def detection_targets(detections, width: int, height: int, keypoint_kind: str = 
     angle = getattr(detections, 'angle', None)
     boxes = detections.xyxy.tolist() if angle is None else np.concatenate(
         [detections.corners.min(axis=1), detections.corners.max(axis=1)], axis=1).tolist()
-    for index, (box, score, name) in enumerate(zip(boxes, detections.confidence.tolist(),
-                                                   detections.names)):
-        target = Target(type=name, track_id=0)
+    tracks = getattr(detections, 'tracker_id', None)
+    tracks = [0] * len(boxes) if tracks is None else [int(t) for t in tracks]
+    for index, (box, score, name, track) in enumerate(zip(
+            boxes, detections.confidence.tolist(), detections.names, tracks)):
+        target = Target(type=name, track_id=track)
         target.rois = [_roi(name, *box, width, height, score)]
         if angle is not None:
             target.attributes = [Attribute(type='angle', value=float(angle[index]),

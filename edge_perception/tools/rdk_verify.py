@@ -32,23 +32,9 @@ import warnings
 import numpy as np
 
 from . import rdk_toolchain
-from .calibration import image_paths
 from .verify import _compare, Flag, VerifyResult
 from ..errors import ModelLoadError
-
-
-def _pictures(images: str):
-    import cv2
-    paths = image_paths(images)
-    pictures = []
-    for path in paths:
-        picture = cv2.imread(path, cv2.IMREAD_COLOR)
-        if picture is None:
-            raise ModelLoadError(f'validation image {path} is missing or not an image')
-        pictures.append(picture)
-    if not pictures:
-        raise ModelLoadError(f'{images} holds no images')
-    return paths, pictures
+from ..image_sets import validation_images
 
 
 def quantized_onnx_for(bin_path: str) -> str:
@@ -112,7 +98,7 @@ def verify_rdk(model_path: str, images: str, target: str = 'rdk_x5',
     from ..spec import spec_for
 
     rdk_toolchain.require()
-    paths, pictures = _pictures(images)
+    paths, pictures = validation_images(images)
     options = DecodeOptions(confidence_threshold=confidence)
     with tempfile.TemporaryDirectory(prefix='edge_perception-rdk-verify-') as folder:
         build_seconds = None

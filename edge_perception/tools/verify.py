@@ -33,8 +33,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .calibration import image_paths
 from ..errors import ModelLoadError
+from ..image_sets import validation_images
 
 MATCH_IOU = 0.5
 MAP_CONFIDENCE = 0.001          # decode threshold for mAP (all ranked detections)
@@ -418,7 +418,6 @@ def verify(model_path: str, images: str, rknn: Optional[str] = None, target: str
         return verify_rdk(model_path, images, target=target, bin_path=rdk_bin, labels=labels,
                           calibration=calibration, algorithm=algorithm, method=method,
                           confidence=confidence, progress=progress, optimize=optimize or 'O0')
-    import cv2
     from tqdm import tqdm
 
     from . import rknn_build
@@ -438,15 +437,7 @@ def verify(model_path: str, images: str, rknn: Optional[str] = None, target: str
             dtype, algorithm = settings['dtype'], settings['algorithm']
             method, calibration = settings['method'], settings['calibration']
             hybrid = settings.get('hybrid_layers')
-    paths = image_paths(images)
-    pictures = []
-    for path in paths:
-        picture = cv2.imread(path, cv2.IMREAD_COLOR)
-        if picture is None:
-            raise ModelLoadError(f'validation image {path} is missing or not an image')
-        pictures.append(picture)
-    if not pictures:
-        raise ModelLoadError(f'{images} holds no images')
+    paths, pictures = validation_images(images)
     options = DecodeOptions(confidence_threshold=confidence)
     reference = load_model(model_path, backend='onnxruntime', confidence_threshold=confidence)
     owned, extra = backend is None, {}

@@ -32,9 +32,25 @@ Heads (NCHW float32, in the order RKNNLite returns them):
 Only ``np.random.default_rng`` is used (its streams are the same on numpy 1.21 and 2.x).
 """
 
+import importlib.util
 import math
+import os
 
 import numpy as np
+
+
+def _rknn_generator():
+    """test/golden/rknn's generator (loaded by path, as the tests load both): its int8 scheme."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'rknn',
+                        'generator.py')
+    spec = importlib.util.spec_from_file_location('rknn_golden_generator_base', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_BASE = _rknn_generator()
+quantize, dequantize, fingerprint = _BASE.quantize, _BASE.dequantize, _BASE.fingerprint
 
 STRIDES = (8, 16, 32)
 # rknn_model_zoo examples/yolov7/model/anchors_yolov7.txt (width, height per stride)
@@ -306,20 +322,6 @@ def generate(case):
     return HEADS[case['head']](case, rng)
 
 
-def quantize(real):
-    """Per-tensor asymmetric int8 (q, scale, zero point), as test/golden/rknn's generator."""
-    lo, hi = min(float(real.min()), 0.0), max(float(real.max()), 0.0)
-    scale = float(np.float32((hi - lo) / 255.0 or 1.0))
-    zero_point = int(min(max(round(-128 - lo / scale), -128), 127))
-    q = np.clip(np.round(real.astype(np.float64) / scale) + zero_point, -128, 127)
-    return q.astype(np.int8), scale, zero_point
-
-
-def dequantize(q, scale, zero_point):
-    """float32 values of an int8 tensor, as RKNNLite returns outputs with want_float."""
-    return (q.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
-
-
 def outputs_for(case, dtype):
     """(float32 outputs the vendor code gets, [(q, scale, zero point) or None] per output)."""
     outputs = generate(case)
@@ -331,9 +333,3 @@ def outputs_for(case, dtype):
         floats.append(dequantize(q, scale, zero))
         quants.append((q, scale, zero))
     return floats, quants
-
-
-def fingerprint(outputs):
-    """Shape and float64 sum of each output: regenerated tensors must equal the recorded ones."""
-    return [{'shape': list(o.shape), 'sum': float(np.asarray(o, np.float64).sum())}
-            for o in outputs]
