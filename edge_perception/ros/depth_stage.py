@@ -131,6 +131,8 @@ class DepthStage(ResultStage):
         self._handle(cam, cam.sync.add_depth(stamp_ns(msg.header.stamp), msg))
 
     def _poll(self) -> None:
+        if self._node is None:          # closed while the executor held the timer
+            return
         for cam in list(self._cameras.values()):
             self._handle(cam, cam.sync.poll())
 
@@ -223,9 +225,9 @@ class DepthStage(ResultStage):
         if node is None:
             return
         if self._timer is not None:
-            self._timer.cancel()
-            node.destroy_timer(self._timer)
-            self._timer = None
+            # destroy, not cancel: see PerceptionNode._destroy_publishers
+            timer, self._timer = self._timer, None
+            node.destroy_timer(timer)
         for cam in self._cameras.values():
             for sub in cam.subscriptions:
                 node.destroy_subscription(sub)

@@ -582,9 +582,11 @@ class PerceptionNode(LifecycleNode):
 
     def _destroy_publishers(self):
         if self._diag_timer is not None:
-            self._diag_timer.cancel()       # it reads the models, which are freed
-            self.destroy_timer(self._diag_timer)
-            self._diag_timer = None
+            # destroy only: rclpy destroys a timer once the executor no longer holds it, while
+            # cancel() from this thread races the executor, whose call of a timer it already
+            # took as ready then raises "timer is canceled" and ends its spin
+            timer, self._diag_timer = self._diag_timer, None
+            self.destroy_timer(timer)
         for camera in self._cameras:
             if camera.outputs is not None:
                 camera.outputs.destroy()
@@ -735,7 +737,7 @@ class PerceptionNode(LifecycleNode):
         return counters(self._stats, self._worker)
 
     def _publish_diagnostics(self):
-        if self._diag_pub is None:
+        if self._diag_pub is None or self._closed:
             return
         state = self.state if self._enabled else 'paused'
         backend = self._model.backend.name if self._model is not None else ''
@@ -753,9 +755,7 @@ class PerceptionNode(LifecycleNode):
         """Stop the inference workers (the frames in progress finish) and free the models."""
         if self._closed:
             return
-        self._closed = True
-        if self._diag_timer is not None:
-            self._diag_timer.cancel()       # it reads the models, which are freed below
+        self._closed = True     # from here the diagnostics timer does nothing (it reads models)
         self._stop_inference()
         for stage in self._all_stages():
             stage.close()
