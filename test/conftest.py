@@ -76,12 +76,33 @@ def ros_context():
         rclpy.shutdown(context=context)
 
 
+def _spin(ex, context):
+    """
+    Spin ``ex`` as ``Executor.spin`` does, but live through a node destroyed under it.
+
+    A test's teardown removes and destroys its nodes from the test thread; when the executor is
+    building its wait set at that moment, rclpy raises InvalidHandle ("destruction was
+    requested") in this thread, which would end the session's only executor and every later
+    test with it (seen on Python 3.10). The node is gone either way: spin on.
+    """
+    from rclpy._rclpy_pybind11 import InvalidHandle
+    from rclpy.executors import ExternalShutdownException, ShutdownException
+    while context.ok():
+        try:
+            ex.spin_once(timeout_sec=0.1)
+        except InvalidHandle:
+            continue
+        except (ShutdownException, ExternalShutdownException):
+            return
+
+
 @pytest.fixture(scope='session')
 def executor(ros_context):
     """Spin a MultiThreadedExecutor in a thread of its own for the whole session."""
     from rclpy.executors import MultiThreadedExecutor
     ex = MultiThreadedExecutor(num_threads=4, context=ros_context)
-    thread = threading.Thread(target=ex.spin, name='test-executor', daemon=True)
+    thread = threading.Thread(target=_spin, args=(ex, ros_context), name='test-executor',
+                              daemon=True)
     thread.start()
     yield ex
     ex.shutdown(timeout_sec=5.0)
