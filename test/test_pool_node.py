@@ -90,7 +90,10 @@ def test_a_flood_through_the_node_accounts_for_every_frame_by_reason(nodes, prob
     assert counts['frames_published'] == counts['frames_out']
     assert counts['bad_malformed'] == counts['frames_bad'] > 0
     assert counts['dropped_replaced'] > 0, counts
-    assert counts['dropped_shutdown'] > 0, counts        # arrived after close: counted
+    # close() stops intake (unsubscribes) before it stops the pool, so frames sent afterwards
+    # never reach the node; a frame still queued in the pool at that moment is dropped as
+    # `shutdown` (whether one is queued then is timing: test_pool_faults pins that count).
+    assert counts['dropped_shutdown'] in (0, 1), counts
     stamps = [m.header.stamp.sec for m in detections.messages]
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
 
