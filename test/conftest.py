@@ -76,7 +76,7 @@ def ros_context():
         rclpy.shutdown(context=context)
 
 
-def _spin(ex, context):
+def _spin(ex, context, stop):
     """
     Spin ``ex`` as ``Executor.spin`` does, but live through a node destroyed under it.
 
@@ -87,7 +87,7 @@ def _spin(ex, context):
     """
     from rclpy._rclpy_pybind11 import InvalidHandle
     from rclpy.executors import ExternalShutdownException, ShutdownException
-    while context.ok():
+    while context.ok() and not stop.is_set():
         try:
             ex.spin_once(timeout_sec=0.1)
         except InvalidHandle:
@@ -101,12 +101,14 @@ def executor(ros_context):
     """Spin a MultiThreadedExecutor in a thread of its own for the whole session."""
     from rclpy.executors import MultiThreadedExecutor
     ex = MultiThreadedExecutor(num_threads=4, context=ros_context)
-    thread = threading.Thread(target=_spin, args=(ex, ros_context), name='test-executor',
+    stop = threading.Event()
+    thread = threading.Thread(target=_spin, args=(ex, ros_context, stop), name='test-executor',
                               daemon=True)
     thread.start()
     yield ex
-    ex.shutdown(timeout_sec=5.0)
+    stop.set()
     thread.join(5.0)
+    ex.shutdown(timeout_sec=5.0)
 
 
 _namespaces = iter(range(1, 1_000_000))
