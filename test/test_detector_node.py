@@ -209,7 +209,7 @@ def test_malformed_raw_frames_are_counted_and_the_node_keeps_serving(nodes, prob
     pub = probe.publisher_for(Image, 'image', RELIABLE)
     good = bgr_to_image(RED)
     wrong_encoding = bgr_to_image(RED)
-    wrong_encoding.encoding = 'bayer_grbg8'
+    wrong_encoding.encoding = 'nv21'          # a camera encoding still refused
     step_mismatch = bgr_to_image(RED)
     step_mismatch.step += 4
     empty = Image(encoding='bgr8')

@@ -279,7 +279,7 @@ def test_malformed_frames_are_counted_and_every_node_keeps_serving(
     truncated = bgr_to_image(SCENE)
     truncated.data = truncated.data[:100]
     bad_encoding = bgr_to_image(SCENE)
-    bad_encoding.encoding = 'bayer_rggb8'
+    bad_encoding.encoding = 'nv21'     # a camera encoding still refused
     for count, msg in enumerate((truncated, bad_encoding), start=1):
         msg.header = stamped('cam', count)
         pub.publish(msg)

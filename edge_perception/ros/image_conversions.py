@@ -18,6 +18,12 @@ Raw images become a view on ``msg.data`` where the encoding already is BGR (no c
 be padded and the array read-only: copy it before writing into it), else one OpenCV colour
 conversion. Every malformed message raises ``ImageFormatError`` saying what is wrong.
 
+Bayer mosaics (``bayer_<pattern>8``/``16``; the pattern names the top-left 2x2 pixels in row
+order) are demosaiced by OpenCV (bilinear, as cv_bridge does). 16-bit encodings (mono16,
+bgr16, rgb16, bgra16, rgba16, bayer_*16, 16UC1) are converted at 16 bits, then scaled to 8
+bits by 255/65535 with rounding: cv_bridge's ``toCvCopy`` order and factor. ``32FC1`` (depth
+in metres) is refused on a colour input, naming the ``depth`` topic.
+
 The other way, ``bgr_to_image`` fills ``data`` with an ``array.array('B')``: message field
 checks (``ROS_PYTHON_CHECK_FIELDS=1``, and always on Humble) accept one without looking at
 every byte, which ``bytes`` or a list would cost (~80 ms for a 640x480 frame).
@@ -60,6 +66,28 @@ _MONO16 = Encoding(1, itemsize=2, to_bgr=cv2.COLOR_GRAY2BGR)
 _YUYV = Encoding(2, to_bgr=cv2.COLOR_YUV2BGR_YUYV, even_width=True, yuv422='yuyv')
 _UYVY = Encoding(2, to_bgr=cv2.COLOR_YUV2BGR_UYVY, even_width=True, yuv422='uyvy')
 
+#: Bayer pattern (top-left 2x2 in row order, the sensor_msgs name) -> OpenCV demosaicing code.
+#: OpenCV names a pattern by the second row's second and third pixels, so its code for ROS's
+#: rggb is BayerBG: the same table as cv_bridge's getConversionCodes() (ros-perception/
+#: vision_opencv, cv_bridge/src/cv_bridge.cpp, "Deal with Bayer"; identical on humble and
+#: rolling). test_image_encodings.py checks it on mosaics sampled from a real picture.
+BAYER_TO_BGR = {
+    'rggb': cv2.COLOR_BayerBG2BGR,
+    'bggr': cv2.COLOR_BayerRG2BGR,
+    'gbrg': cv2.COLOR_BayerGR2BGR,
+    'grbg': cv2.COLOR_BayerGB2BGR,
+}
+
+#: 255/65535: cv_bridge's factor from 16 to 8 bits (``convertTo`` rounds to nearest)
+SCALE_16_TO_8 = 255.0 / 65535.0
+
+#: Encodings refused on a colour input, and why (what to do instead).
+REFUSED = {
+    '32FC1': 'is a depth image (float metres), not a picture: publish it on the '
+             '"depth" topic of the node (use_depth:=true, remapped like "image") and a '
+             'colour or mono image on "image"',
+}
+
 #: Raw encodings understood, by their sensor_msgs/image_encodings name.
 ENCODINGS = {
     'bgr8': _BGR,
@@ -77,7 +105,13 @@ ENCODINGS = {
     'yuyv': _YUYV,
     'yuv422': _UYVY,           # UYVY byte order (the ROS meaning of plain yuv422)
     'uyvy': _UYVY,
+    'bgr16': Encoding(3, itemsize=2),
+    'rgb16': Encoding(3, itemsize=2, to_bgr=cv2.COLOR_RGB2BGR),
+    'bgra16': Encoding(4, itemsize=2, to_bgr=cv2.COLOR_BGRA2BGR),
+    'rgba16': Encoding(4, itemsize=2, to_bgr=cv2.COLOR_RGBA2BGR),
 }
+ENCODINGS.update({f'bayer_{pattern}{bits}': Encoding(1, itemsize=bits // 8, to_bgr=code)
+                  for pattern, code in BAYER_TO_BGR.items() for bits in (8, 16)})
 
 
 def _as_bytes_array(data) -> np.ndarray:
@@ -95,14 +129,17 @@ def image_to_bgr(msg: Image) -> np.ndarray:
     """
     Convert a sensor_msgs/Image to an (H, W, 3) uint8 BGR array.
 
-    Honours ``step`` (row padding) and, for 16-bit encodings, ``is_bigendian``. mono16 keeps
-    the high byte of each sample (value / 256, as cv_bridge scales 16 to 8 bits).
-    Raises ImageFormatError for an unknown encoding or inconsistent sizes.
+    Honours ``step`` (row padding) and, for 16-bit encodings, ``is_bigendian``. 16-bit images
+    are converted (colour order, demosaicing) at 16 bits and then scaled by 255/65535, rounded,
+    as cv_bridge's ``toCvCopy(msg, "bgr8")`` does.
+    Raises ImageFormatError for an unknown or refused encoding or inconsistent sizes.
     """
     pixels, spec = _pixels(msg)
-    if spec.to_bgr is None:
-        return pixels
-    return cv2.cvtColor(pixels, spec.to_bgr)
+    if spec.to_bgr is not None:
+        pixels = cv2.cvtColor(pixels, spec.to_bgr)
+    if spec.itemsize == 2:
+        pixels = cv2.convertScaleAbs(pixels, alpha=SCALE_16_TO_8)
+    return pixels
 
 
 def image_to_frame(msg: Image, keep_nv12: bool, keep_yuv: bool = False):
@@ -129,12 +166,18 @@ def image_to_frame(msg: Image, keep_nv12: bool, keep_yuv: bool = False):
 
 
 def _pixels(msg: Image):
-    """Validate an Image and view its pixels (no copy) with the encoding's description."""
+    """
+    Validate an Image and view its pixels with the encoding's description.
+
+    8-bit pixels are a view on the message (no copy); 16-bit ones a native-order uint16 copy.
+    """
     encoding = msg.encoding
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     what = f'{encoding or "(no encoding)"} image {width}x{height}'
     if height == 0 or width == 0:
         raise ImageFormatError(f'{what} is empty (zero width or height)')
+    if encoding in REFUSED:
+        raise ImageFormatError(f'{what}: {encoding} {REFUSED[encoding]}')
     spec = ENCODINGS.get(encoding)
     if spec is None:
         raise ImageFormatError(f'unsupported image encoding {encoding!r}; supported: '
@@ -166,8 +209,8 @@ def _pixels(msg: Image):
         shape = (height, width, spec.channels)
         strides = (step, spec.pixel_bytes, spec.itemsize)
     pixels = np.ndarray(shape, dtype, buffer=data, strides=strides)
-    if spec.itemsize == 2:
-        pixels = (pixels >> 8).astype(np.uint8)
+    if spec.itemsize == 2:      # native byte order, aligned rows: what OpenCV takes
+        pixels = np.ascontiguousarray(pixels, dtype=np.uint16)
     return pixels, spec
 
 
