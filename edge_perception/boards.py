@@ -27,6 +27,7 @@ import yaml
 
 from . import share
 from .errors import ConfigError
+from .ros.tasks import USER_TASKS
 
 COMPATIBLE = '/proc/device-tree/compatible'
 # Device-tree "compatible" entries are matched whole (the file is a NUL-separated list of
@@ -40,8 +41,6 @@ SOC_BOARDS = {'rk3588': 'rk3588', 'rk3588s': 'rk3588', 'rk3576': 'rk3576',
 # device tree was found: their names here follow the same pattern, unverified.
 RDK_VENDORS = ('hobot', 'horizon', 'd-robotics')
 RDK_SOCS = {'x3': 'rdk_x3', 'x5': 'rdk_x5', 'j5': 'rdk_ultra', 's100': 'rdk_s100'}
-TASK_EXECUTABLES = {'detect': 'detector_node', 'segment': 'segmenter_node',
-                    'pose': 'pose_node', 'classify': 'classifier_node'}
 PROFILE_KEYS = {'board', 'soc', 'description', 'backend', 'npu_cores', 'workers', 'core_mask',
                 'threads', 'cpu_affinity', 'image_encoding', 'camera', 'models'}
 # Camera drivers the launch file can start: package, executable, the image topic it publishes
@@ -156,16 +155,18 @@ def node_parameters(profile: BoardProfile, task: str = 'detect', model: str = ''
     """
     Return the node parameters a profile implies for ``task``.
 
-    model: a card or model file ('' = the profile's default for the task, relative to the
-    package share directory). overrides: parameters given at launch (e.g. publish_debug_image)
-    win over the profile.
+    task: one of ros.tasks.USER_TASKS (the one task -> node table). model: a card or model
+    file, given as ``model:=`` or by the params_file ('' = the profile's default for the task,
+    relative to the package share directory). overrides: parameters given at launch (e.g.
+    publish_debug_image) win over the profile.
     """
-    if task not in TASK_EXECUTABLES:
-        raise ConfigError(f'task {task!r} is not one of {sorted(TASK_EXECUTABLES)}')
+    if task not in USER_TASKS:
+        raise ConfigError(f'task {task!r} is not one of {", ".join(USER_TASKS)}')
     if not model:
         if task not in profile.models:
             raise ConfigError(f'board {profile.board} has no default {task} model; '
-                              'pass model:=<card or file>')
+                              'pass model:=<card or file>, or a params_file:= that sets '
+                              'model')
         model = os.path.join(share_dir or share.share_dir(), profile.models[task])
     params = {
         'model': model,

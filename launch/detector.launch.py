@@ -15,11 +15,13 @@
 Start one detector node: `ros2 launch edge_perception detector.launch.py model:=<card>`.
 
 Arguments: model (card or model file; default the demo card), image (the camera topic to
-remap `image` to), namespace, backend, image_transport, use_debug_image, params_file (a
-config/params/detect.yaml-style file), use_sim_time and autostart (false: the managed node
-waits for `ros2 lifecycle set /detector configure`, then `activate`). An argument left empty
-takes the params_file's value, else the node's default; one given explicitly wins over the
-file (edge_perception.ros.launch_params, tested without ROS launch).
+remap `image` to), namespace, backend, image_transport, use_debug_image, tracker (none or
+bytetrack), use_depth, camera_info, depth, depth_camera_info (the topics to remap them to),
+params_file (a config/params/detect.yaml-style file), use_sim_time and autostart (false: the
+managed node waits for `ros2 lifecycle set /detector configure`, then `activate`). An argument
+left empty takes the params_file's value, else the node's default; one given explicitly wins
+over the file. What the node gets is decided by edge_perception.ros.launch_params.detector_node
+(tested without ROS launch); this file only turns it into a LifecycleNode.
 """
 
 from edge_perception.ros import launch_params
@@ -36,27 +38,13 @@ ARGUMENTS = (
     ('backend', '', "auto, onnxruntime, rknn or rdk ('' = auto)"),
     ('image_transport', '', "raw or compressed ('' = raw)"),
     ('use_debug_image', '', "publish detections/image: true or false ('' = false)"),
-) + launch_params.COMMON_ARGUMENTS
-#: Launch argument -> node parameter, for the arguments that set one when given.
-PARAMETERS = {'model': 'model', 'backend': 'backend', 'image_transport': 'image_transport',
-              'use_debug_image': 'publish_debug_image'}
+) + launch_params.NODE_ARGUMENTS + launch_params.COMMON_ARGUMENTS
 
 
 def _node(context):
     value = {name: LaunchConfiguration(name).perform(context) for name, _, _ in ARGUMENTS}
-    explicit = launch_params.common_parameters(value)
-    for argument, parameter in PARAMETERS.items():
-        if value[argument]:
-            explicit[parameter] = value[argument]
-    if 'publish_debug_image' in explicit:
-        explicit['publish_debug_image'] = launch_params.as_bool(
-            'use_debug_image', explicit['publish_debug_image'])
-    image = value['image']
-    return [LifecycleNode(      # a managed node: autostart drives it, or a lifecycle manager
-        package='edge_perception', executable='detector_node', name='detector',
-        namespace=value['namespace'], output='screen',
-        parameters=launch_params.parameter_list({}, value['params_file'], explicit),
-        remappings=[('image', image), ('image/compressed', image + '/compressed')])]
+    # a managed node: autostart drives it, or a lifecycle manager
+    return [LifecycleNode(**launch_params.detector_node(value))]
 
 
 def generate_launch_description():

@@ -22,14 +22,16 @@ detector, segmenter, pose, classifier), model (card or file; default the board's
 to subscribe to), namespace, use_debug_image, camera (none, default = the
 board's driver, or usb_cam, v4l2_camera, hobot_usb_cam, mipi_cam), params_file (a
 config/params/<task>.yaml-style file), use_sim_time, autostart (false: the managed node waits
-for ros2 lifecycle set). Everything a board implies (backend, NPU cores per worker, CPU
-affinity, default model) comes from config/boards/<board>.yaml through edge_perception.boards;
-the layering (board, then params_file, then explicit arguments) is
-edge_perception.ros.launch_params; both are tested without ROS launch.
+for ros2 lifecycle set), tracker (none or bytetrack), use_depth, camera_info, depth,
+depth_camera_info (the topics to remap them to). Everything a board implies (backend, NPU
+cores per worker, CPU affinity, default model) comes from config/boards/<board>.yaml through
+edge_perception.boards; the model is model:=, else the params_file's, else the board's; the
+layering (board, then params_file, then explicit arguments) and the task -> node table
+(edge_perception.ros.tasks) meet in edge_perception.ros.launch_params.perception_nodes, tested
+without ROS launch; this file only turns its result into launch actions.
 """
 
 from ament_index_python.packages import get_package_share_directory
-from edge_perception import boards
 from edge_perception.ros import launch_params
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
@@ -45,38 +47,21 @@ ARGUMENTS = (
     ('use_debug_image', '', "publish annotated images: true or false ('' = the "
      "params_file's, else false)"),
     ('camera', 'none', 'camera driver to start: none, default, or a driver name'),
-) + launch_params.COMMON_ARGUMENTS
+) + launch_params.NODE_ARGUMENTS + launch_params.COMMON_ARGUMENTS
 
 
 def _nodes(context):
     value = {name: LaunchConfiguration(name).perform(context) for name, _, _ in ARGUMENTS}
-    share = get_package_share_directory('edge_perception')
-    profile = boards.load_profile(value['board'], boards.boards_dir(share))
-    camera = boards.camera_node(value['camera'], profile)
-    image = value['image'] or (camera['image_topic'] if camera else 'image')
-    params = boards.node_parameters(
-        profile, value['task'], value['model'], share_dir=share,
-        image_transport=camera.get('transport') if camera else None)
-    explicit = launch_params.common_parameters(value)
-    if value['model']:
-        explicit['model'] = value['model']
-    if value['use_debug_image']:
-        explicit['publish_debug_image'] = launch_params.as_bool('use_debug_image',
-                                                                value['use_debug_image'])
-    parameters = launch_params.parameter_list(params, value['params_file'], explicit)
-    actions = [LogInfo(msg=f'edge_perception: board {profile.board} ({profile.description}), '
-                           f'backend {params["backend"]}, {params["workers"]} worker(s), '
-                           f'model {params["model"]}, image {image}')]
+    started = launch_params.perception_nodes(
+        value, get_package_share_directory('edge_perception'))
+    actions = [LogInfo(msg=started['message'])]
+    camera = started['camera']
     if camera:
         actions.append(Node(package=camera['package'], executable=camera['executable'],
                             name=camera['name'], namespace=_join(value['namespace'], 'camera'),
                             parameters=[camera['parameters']], output='screen'))
-    executable = boards.TASK_EXECUTABLES[value['task']]
-    actions.append(LifecycleNode(     # a managed node: autostart drives it, or a manager
-        package='edge_perception', executable=executable,
-        name=executable[:-len('_node')], namespace=value['namespace'], parameters=parameters,
-        output='screen',
-        remappings=[('image', image), ('image/compressed', image + '/compressed')]))
+    # a managed node: autostart drives it, or a lifecycle manager
+    actions.append(LifecycleNode(**started['node']))
     return actions
 
 

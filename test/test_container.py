@@ -25,6 +25,7 @@ import subprocess
 import sys
 
 from edge_perception.errors import ConfigError
+from edge_perception.model import load_model
 from edge_perception.ros import frames
 from edge_perception.ros.container import Container, load_config
 from edge_perception.ros.image_conversions import bgr_to_image
@@ -35,7 +36,7 @@ from vision_msgs.msg import Classification, Detection2DArray
 
 from .helpers import REPO_ROOT, stamped, subprocess_env, wait_for
 from .models import bright_rectangle, write_classifier_model, write_pose_model
-from .test_detector_node import RED, RELIABLE, same_header, send_and_receive
+from .test_detector_node import BLUE, RED, RELIABLE, same_header, send_and_receive
 
 pytestmark = pytest.mark.ros
 
@@ -78,9 +79,9 @@ def test_one_subscription_and_one_conversion_per_frame(ros_context, executor, pr
     converted = []
     real = frames.image_to_frame
 
-    def counting(msg, keep_nv12):
+    def counting(msg, *args, **kwargs):
         converted.append(msg.header.stamp.sec)
-        return real(msg, keep_nv12)
+        return real(msg, *args, **kwargs)
     monkeypatch.setattr(frames, 'image_to_frame', counting)
     config = load_config(write_config(tmp_path / 'c.yaml',
                                       three_nodes(namespace, tiny_model, more_models)))
@@ -117,6 +118,63 @@ def test_one_subscription_and_one_conversion_per_frame(ros_context, executor, pr
         container.close()
 
 
+def test_image_topics_in_the_container_two_cameras_one_model_instance(
+        ros_context, executor, probe, namespace, tiny_model, more_models, tmp_path, monkeypatch):
+    import onnxruntime
+    with load_model(tiny_model) as model:          # each camera's own result, for reference
+        expected = {'front': model(RED).class_id.tolist(), 'rear': model(BLUE).class_id.tolist()}
+    sessions = []
+    real = onnxruntime.InferenceSession
+
+    def counting(path, *args, **kwargs):        # ONNX Runtime's own sessions, counted
+        sessions.append(path)
+        return real(path, *args, **kwargs)
+    monkeypatch.setattr(onnxruntime, 'InferenceSession', counting)
+    front, rear = f'{namespace}/front/image_raw', f'{namespace}/rear/image_raw'
+    text = f"""
+nodes:
+  - task: detect
+    namespace: {namespace}/cameras
+    parameters: {{model: {tiny_model}, image_qos: reliable, image_topics: [{front}, {rear}]}}
+  - task: classify
+    namespace: {namespace}/cls
+    parameters: {{model: {more_models['classify']}, image_qos: reliable}}
+    remappings: {{image: {front}}}
+"""
+    container = Container(load_config(write_config(tmp_path / 'c.yaml', text)),
+                          name=f'container{namespace.replace("/", "_")}', context=ros_context)
+    for node in container.nodes:
+        executor.add_node(node)
+    try:
+        assert sessions == [tiny_model, more_models['classify']]    # one model instance each
+        # the classifier shares the front camera's subscription: two in the process
+        assert container.hub.subscriptions() == 2
+        assert probe.count_subscribers(front) == 1 and probe.count_subscribers(rear) == 1
+        outputs = {camera: probe.collect(Detection2DArray, f'{camera}/detections')
+                   for camera in ('front', 'rear')}
+        classes = probe.collect(Classification, 'cls/classification')
+        assert probe.count_publishers(f'{namespace}/cameras/detections') == 0
+        publishers = {'front': probe.publisher_for(Image, front, RELIABLE, subscribers=1),
+                      'rear': probe.publisher_for(Image, rear, RELIABLE)}
+        for sec, (camera, scene) in enumerate((('front', RED), ('rear', BLUE)), 1):
+            got = send_and_receive(publishers[camera], outputs[camera], bgr_to_image(scene),
+                                   stamped(camera, sec))
+            assert got is not None, camera
+            assert [int(d.results[0].hypothesis.class_id) for d in got.detections] == \
+                expected[camera]
+        assert all(m.header.frame_id == camera for camera, collector in outputs.items()
+                   for m in collector.messages)
+        assert classes.wait(lambda m: m.header.frame_id == 'front') is not None
+        assert container.hub.frames() == {front: 1, rear: 1}
+        detector = container.perception_nodes[0]
+        assert detector.counters()['frames_in'] == 2 and detector.counters()['frames_out'] == 2
+        assert len(sessions) == 2                   # no model loaded per camera or per frame
+    finally:
+        for node in container.nodes:
+            executor.remove_node(node)
+        container.close()
+
+
 def test_config_errors_name_the_entry(tmp_path, tiny_model):
     cases = [
         ('nodes: []\n', 'needs a non-empty list "nodes"'),
@@ -139,6 +197,10 @@ def test_config_errors_name_the_entry(tmp_path, tiny_model):
     assert [n['task'] for n in example['nodes']] == ['detect', 'pose']
     assert example['nodes'][0]['parameters']['model'] == \
         f'{REPO_ROOT}/config/models/fall_detection.yaml'
+    example = load_config(f'{REPO_ROOT}/config/composition/two_cameras.yaml')
+    assert [n['task'] for n in example['nodes']] == ['detect', 'classify']
+    assert example['nodes'][0]['parameters']['image_topics'] == ['/front/image_raw',
+                                                                 '/rear/image_raw']
 
 
 def test_container_process_runs_the_config_and_stops_on_sigint(

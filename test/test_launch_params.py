@@ -14,12 +14,15 @@
 """Launch-file logic without the launch package: parameter layering, arguments, tasks."""
 
 import ast
+import glob
 import os
+import re
 
 from edge_perception import boards
 from edge_perception.errors import ConfigError
 from edge_perception.ros import launch_params, tasks
 import pytest
+import yaml
 
 from .helpers import REPO_ROOT
 
@@ -31,11 +34,29 @@ def test_layers_are_implied_then_file_then_explicit(tmp_path):
     params.write_text('/**:\n  ros__parameters:\n    workers: 2\n')
     layers = launch_params.parameter_list(
         {'model': '/board.yaml', 'workers': 3, 'backend': 'rknn'}, str(params),
-        {'model': '/mine.yaml', 'autostart': False})
+        {'model': '/mine.yaml', 'autostart': False}, '/detector')
     # the explicit model replaces the board's; the file sits between (launch_ros: later wins)
-    assert layers == [{'workers': 3, 'backend': 'rknn'}, str(params),
-                      {'model': '/mine.yaml', 'autostart': False}]
+    assert layers[:2] == [{'workers': 3, 'backend': 'rknn'}, str(params)]
+    # with a file, the explicit values are a file of their own, under every key naming the
+    # node (rclpy applies node entries in first-appearance order, not file order)
+    explicit = yaml.safe_load(open(layers[2]))
+    assert explicit == {key: {'ros__parameters': {'model': '/mine.yaml', 'autostart': False}}
+                        for key in ('/**', '/detector')}
+    os.unlink(layers[2])
     assert launch_params.parameter_list({'a': 1}, '', {}) == [{'a': 1}]
+    assert launch_params.parameter_list({'a': 1}, '', {'a': 2}) == [{'a': 2}]
+
+
+def test_params_file_keys_match_as_rclpy_matches_them(tmp_path):
+    path = tmp_path / 'p.yaml'
+    path.write_text('/**:\n  ros__parameters: {a: 1, b: 1}\n'
+                    '/robot/*:\n  ros__parameters: {b: 2}\n'
+                    'robot:\n  pose:\n    ros__parameters: {c: 3}\n'
+                    '/other/detector:\n  ros__parameters: {a: 9}\n')
+    assert launch_params.file_parameters(str(path), '/robot/detector') == {'a': 1, 'b': 2}
+    assert launch_params.file_parameters(str(path), '/robot/pose') == {'a': 1, 'b': 2, 'c': 3}
+    assert launch_params.file_parameters(str(path), '/detector') == {'a': 1, 'b': 1}
+    assert launch_params.file_parameters('', '/detector') == {}
 
 
 def test_a_missing_params_file_is_named(tmp_path):
@@ -52,28 +73,56 @@ def test_common_arguments_become_typed_parameters():
 
 
 @pytest.mark.parametrize('name', ['detector.launch.py', 'perception.launch.py'])
-def test_launch_files_declare_the_common_arguments_and_a_managed_node(name):
+def test_launch_files_declare_the_common_and_node_arguments_and_a_managed_node(name):
     source = open(os.path.join(LAUNCH, name)).read()
     tree = ast.parse(source)
-    assert 'launch_params.COMMON_ARGUMENTS' in source
-    assert 'launch_params.parameter_list(' in source
+    assert 'launch_params.NODE_ARGUMENTS + launch_params.COMMON_ARGUMENTS' in source
     calls = {n.func.id for n in ast.walk(tree)
              if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     assert 'LifecycleNode' in calls
     names = [a for a, _, _ in launch_params.COMMON_ARGUMENTS]
     assert names == ['params_file', 'use_sim_time', 'autostart']
+    names = [a for a, _, _ in launch_params.NODE_ARGUMENTS]
+    assert names == ['tracker', 'use_depth', 'camera_info', 'depth', 'depth_camera_info']
 
 
 def test_one_task_table():
-    """boards, the container and the nodes agree on which executable serves which task."""
-    for task in tasks.USER_TASKS:
-        assert boards.TASK_EXECUTABLES[task] == tasks.TASK_NODES[task].executable
-    assert set(boards.TASK_EXECUTABLES) == set(tasks.USER_TASKS)
+    """The nodes, setup.py's executables, boards and the launch files agree on tasks.py."""
     setup = open(os.path.join(REPO_ROOT, 'setup.py')).read()
-    for node in set(tasks.TASK_NODES.values()):
-        module, cls = node.target.split(':')
-        assert f"'{node.executable} = {module}:main'" in setup
-        assert tasks.node_class(next(t for t, n in tasks.TASK_NODES.items() if n == node)) \
-            .__name__ == cls
-        assert tasks.node_class(next(t for t, n in tasks.TASK_NODES.items()
-                                     if n == node)).NODE_NAME == node.name
+    scripts = set(re.findall(r"'(\w+_node) = edge_perception\.ros\.(\w+):main'", setup))
+    table = {(node.executable, node.target.split(':')[0].rsplit('.', 1)[1])
+             for node in tasks.TASK_NODES.values()}
+    assert scripts == table                  # every *_node entry point is a table entry
+    assert set(tasks.USER_TASKS) <= set(tasks.TASK_NODES)
+    assert {tasks.TASK_NODES[t] for t in tasks.USER_TASKS} == set(tasks.TASK_NODES.values())
+    for task, node in tasks.TASK_NODES.items():
+        cls = tasks.node_class(task)
+        assert (cls.__name__, cls.NODE_NAME, cls.EXECUTABLE) == \
+            (node.target.split(':')[1], node.name, node.executable)
+        assert task in tasks.tasks_of(node.executable)
+    tracking = {t for t in tasks.USER_TASKS if tasks.node_class(t).TRACKING}
+    assert tracking == {t for t in tasks.USER_TASKS if tasks.node_class(t).DEPTH}
+    assert tracking == set(launch_params.TRACKING_TASKS)
+    assert not hasattr(boards, 'TASK_EXECUTABLES')
+
+
+def test_no_second_task_table():
+    """No module but tasks.py names an executable (a node module only its own EXECUTABLE)."""
+    executables = {node.executable for node in tasks.TASK_NODES.values()}
+    files = glob.glob(os.path.join(REPO_ROOT, 'edge_perception', '**', '*.py'), recursive=True)
+    files += glob.glob(os.path.join(LAUNCH, '*.py'))
+    found = []
+    for path in files:
+        relative = os.path.relpath(path, REPO_ROOT)
+        if relative == os.path.join('edge_perception', 'ros', 'tasks.py'):
+            continue
+        tree = ast.parse(open(path).read())
+        own = {n.value.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
+               and [getattr(t, 'id', '') for t in n.targets] == ['EXECUTABLE']
+               and isinstance(n.value, ast.Constant)} - {''}
+        assert own <= {os.path.basename(path)[:-3]}, (relative, own)
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Constant) and n.value in executables - own:
+                found.append(f'{relative}:{n.lineno}: {n.value!r}')
+    assert not found, 'task -> executable outside edge_perception/ros/tasks.py: ' + \
+        ', '.join(found)
