@@ -165,6 +165,36 @@ MORE_DETECT = (
                pattern='1 output (1, max_det, 7): cx, cy, w, h in input pixels, score, class, '
                'angle in radians (YOLO26-OBB end-to-end head: no NMS)', box='xywhr',
                select='topk'),
+    # rdk_model_zoo samples/vision/ultralytics_yolo26 (export_yolo26_*_bpu.py): the one-to-one
+    # branch's raw convolutions, NHWC; no DFL (reg_max 1), top-k over (cell, class) pairs as
+    # ultralytics' end-to-end predict (the zoo's yolo26_det.py keeps each cell's best class and
+    # adds NMS at IoU 0.7, which an NMS-free head's boxes rarely reach)
+    LayoutSpec('rdk_yolo26', 'dfl_topk', 'rdk', True, 'logit', (('cls', 'box'),),
+               'per stride cls (1,H,W,nc) logits, box (1,H,W,4) distances l, t, r, b in grid '
+               'units: 6 outputs (YOLO26 one-to-one head, no NMS)',
+               reg_max=1, box='ltrb', select='topk'),
+    # the angle output per stride is raw radians (ultralytics OBB26; the zoo's yolo26_obb.py
+    # reads (sigmoid(raw) - 0.5) * pi: see test/golden/rdk_yolo26/README.md)
+    LayoutSpec('rdk_yolo26_obb', 'obb', 'rdk', True, 'logit', (('cls', 'box', 'angle'),),
+               'per stride cls (1,H,W,nc) logits, box (1,H,W,4) distances, angle (1,H,W,1) '
+               'in radians: 9 outputs (YOLO26-OBB one-to-one head, no NMS)',
+               reg_max=1, box='xywhr', select='topk'),
+    # rdk_model_zoo samples/vision/ultralytics_yolo (reference logs of yolov8n/yolo11n-obb .bin
+    # models: no Python post-processing there): the OBB head's three convolutions per stride
+    LayoutSpec('rdk_obb', 'obb', 'rdk', True, 'logit', (('cls', 'box', 'angle_logit'),),
+               'per stride cls (1,H,W,nc) logits, box (1,H,W,64) DFL, angle (1,H,W,1) logit '
+               '(angle = (sigmoid - 0.25) x pi): 9 outputs (YOLOv8/YOLO11-OBB)',
+               box='xywhr', select='rotated'),
+    # PaddleDetection exports via paddle2onnx (PP-YOLOE(+), PicoDet; deploy/EXPORT_ONNX_MODEL):
+    # inputs image, scale_factor (and im_shape), fed as 1 so boxes stay in input pixels
+    LayoutSpec('paddle_nms', 'paddle_nms', 'paddle', False, 'sigmoid',
+               pattern='2 outputs: multiclass_nms3 rows (N, 6) class, score, x1, y1, x2, y2 '
+               '(class -1: padding) and their count (1,) (PaddleDetection export with NMS)',
+               box='xyxy', select='topk', resize='stretch'),
+    LayoutSpec('paddle_boxes_scores', 'paddle_boxes_scores', 'paddle', False, 'sigmoid',
+               pattern='2 outputs: boxes (1, N, 4) x1, y1, x2, y2 and scores (1, nc, N) '
+               'probabilities (PaddleDetection export with exclude_nms=True)',
+               box='xyxy', resize='stretch'),
 )
 
 _SEGMENT = (
@@ -279,7 +309,8 @@ class _NoMatch(Exception):
 def _role_channels(role: str, num_classes: Optional[int], reg_max: int, mask_dim: int = 0,
                    num_keypoints: Optional[int] = None):
     """Channel count a role needs, or a predicate, given what is known."""
-    fixed = {'box': 4 * reg_max, 'score_sum': 1, 'coef': mask_dim}
+    fixed = {'box': 4 * reg_max, 'score_sum': 1, 'coef': mask_dim, 'angle': 1,
+             'angle_logit': 1}
     if role in fixed:
         return lambda c: c == fixed[role]
     if role == 'cls':
@@ -548,6 +579,31 @@ def _bind_obb_dense(spec, shapes, input_hw, num_classes) -> Binding:
                    global_outputs={'dense': 0})
 
 
+def _bind_paddle(spec, shapes, num_classes) -> Binding:
+    """paddle_nms: (N, 6) rows + (1,) count; paddle_boxes_scores: (1, N, 4) + (1, nc, N)."""
+    shapes = [tuple(s) for s in shapes]
+    if len(shapes) != 2:
+        raise _NoMatch(f'needs 2 outputs, model has {len(shapes)}')
+    if spec.family == 'paddle_nms':
+        rows = [i for i, s in enumerate(shapes) if len(s) == 2 and s[1] == 6]
+        count = [i for i, s in enumerate(shapes) if len(s) == 1 and s[0] in (1, -1)]
+        if len(rows) != 1 or len(count) != 1:
+            raise _NoMatch(f'outputs {shapes} are not (N, 6) rows and a (1,) count')
+        return Binding(spec, num_classes or 0, output_shapes=tuple(shapes),
+                       global_outputs={'dense': rows[0], 'count': count[0]})
+    boxes = [i for i, s in enumerate(shapes) if len(s) == 3 and s[0] == 1 and s[2] == 4]
+    scores = [i for i in range(2) if i not in boxes]
+    if len(boxes) != 1 or len(shapes[scores[0]]) != 3:
+        raise _NoMatch(f'outputs {shapes} are not boxes (1, N, 4) and scores (1, nc, N)')
+    n, (_, nc, n_scores) = shapes[boxes[0]][1], shapes[scores[0]]
+    if n != n_scores or nc < 1 or (num_classes and nc != num_classes):
+        raise _NoMatch(f'scores {shapes[scores[0]]} are not (1, nc, {n}) for boxes '
+                       f'{shapes[boxes[0]]}' + (f' and {num_classes} classes'
+                                                if num_classes else ''))
+    return Binding(spec, nc, output_shapes=tuple(shapes),
+                   global_outputs={'dense': boxes[0], 'scores': scores[0]})
+
+
 def _bind_vector(spec, shapes, num_classes) -> Binding:
     shape = shapes[0] if len(shapes) == 1 else ()
     want = '(1, nc)' if spec.rank == 2 else '(1, nc, 1, 1)'
@@ -588,6 +644,8 @@ def _bind(spec, shapes, input_hw, num_classes, reg_max, anchors, num_keypoints) 
         return _bind_obb_dense(spec, shapes, input_hw, num_classes)
     if spec.family == 'vector':
         return _bind_vector(spec, shapes, num_classes)
+    if spec.family in ('paddle_nms', 'paddle_boxes_scores'):
+        return _bind_paddle(spec, shapes, num_classes)
     if spec.family == 'semantic':
         return _bind_semantic(spec, shapes, input_hw, num_classes)
     return _bind_grid(spec, shapes, input_hw, num_classes, reg_max, anchors, num_keypoints)

@@ -15,12 +15,17 @@
 
 from typing import Iterable, Optional
 
+import numpy as np
+
 from .base import Backend
 from .onnx_graph import output_operators
 from ..affinity import pinned
 from ..errors import BackendUnavailableError, ModelLoadError
 
 ORT_TYPES = {'tensor(float)': 'float32', 'tensor(float16)': 'float16', 'tensor(uint8)': 'uint8'}
+# PaddleDetection exports (paddle2onnx) take these beside the image. Fed as the network input
+# size and a scale of 1, the boxes stay in network-input pixels (the letterbox maps them back).
+PADDLE_INPUTS = ('im_shape', 'scale_factor')
 
 
 class OnnxRuntimeBackend(Backend):
@@ -61,6 +66,8 @@ class OnnxRuntimeBackend(Backend):
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelLoadError(f'onnxruntime cannot load {path}: {exc}') from None
         inp = self.session.get_inputs()
+        extra = [i for i in inp if i.name in PADDLE_INPUTS]
+        inp = [i for i in inp if i.name not in PADDLE_INPUTS]
         if len(inp) != 1:
             raise ModelLoadError(f'{path} has {len(inp)} inputs; image models have one')
         self.input_name = inp[0].name
@@ -69,6 +76,9 @@ class OnnxRuntimeBackend(Backend):
             raise ModelLoadError(f'{path}: input type {inp[0].type} is not supported '
                                  f'({", ".join(ORT_TYPES)})')
         self.input_dtype = ORT_TYPES[inp[0].type]
+        size = [float(d) if isinstance(d, int) and d > 0 else 0.0 for d in inp[0].shape[2:4]]
+        self._extra_feed = {i.name: np.asarray([size if i.name == 'im_shape' else [1.0, 1.0]],
+                                               np.float32) for i in extra}
         self.output_shapes = [tuple(d if isinstance(d, int) else -1 for d in o.shape)
                               for o in self.session.get_outputs()]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
@@ -81,7 +91,7 @@ class OnnxRuntimeBackend(Backend):
         self.output_operators = operators if len(operators) == len(names) else [None] * len(names)
 
     def infer(self, tensor):
-        return self.session.run(None, {self.input_name: tensor})
+        return self.session.run(None, {self.input_name: tensor, **self._extra_feed})
 
     def close(self) -> None:
         self.session = None

@@ -34,6 +34,7 @@ from .nms import nms
 from .objectness import decode_dense_obj, decode_objectness
 from .oriented import (box_angles, decode_obb, obb_to_source,
                        OrientedDetections, rotated_nms)
+from .paddle import decode_paddle_boxes_scores, decode_paddle_nms
 from .semantic import decode_semantic
 from ..keypoints import keypoint_names as _keypoint_names
 from ..layouts import Binding, DEFAULT_REG_MAX, match_layout, YOLOV5_ANCHORS
@@ -46,7 +47,8 @@ Result = Union[Detections, Classifications, SemanticMap]
 FAMILIES = {'dense': decode_dense, 'dfl': decode_dfl, 'anchor': decode_anchor,
             'objectness': decode_objectness, 'dense_obj': decode_dense_obj,
             'dfl_topk': decode_dfl_topk, 'end_to_end': decode_end_to_end,
-            'obb': decode_obb,
+            'obb': decode_obb, 'paddle_nms': decode_paddle_nms,
+            'paddle_boxes_scores': decode_paddle_boxes_scores,
             # the angle row after the classes is read later, from the kept anchors
             'obb_dense': decode_dense}
 

@@ -27,6 +27,7 @@ more than one class, as in the vendor's and ultralytics' own code.
 import numpy as np
 
 from .anchor_free import _empty, Candidates, dfl_distances, level_planes
+from .planes import logit, sigmoid
 from ..layouts import Binding
 
 
@@ -51,19 +52,23 @@ def decode_end_to_end(outputs, binding: Binding, threshold: float) -> Candidates
 
 def decode_dfl_topk(outputs, binding: Binding, threshold: float) -> Candidates:
     """Every (cell, class) of a DFL split head with a probability at or above ``threshold``."""
+    raw_thr = threshold if binding.layout.scores == 'sigmoid' else logit(threshold)
     parts, offset = [], 0
     for level in binding.levels:
         first, offset = offset, offset + level.grid_h * level.grid_w
         cls, box, score_sum = level_planes(outputs, level, binding.layout, binding.reg_max)
-        cells = (score_sum if score_sum is not None else cls).cells_at_least(threshold)
+        cells = (score_sum if score_sum is not None else cls).cells_at_least(raw_thr)
         if not len(cells):
             continue
         probs = cls.rows(cells)
+        if binding.layout.scores == 'logit':        # RDK heads: activated on the CPU
+            probs = sigmoid(probs)
         row, class_id = np.nonzero(probs >= threshold)
         if not len(row):
             continue
         cells = cells[row]
-        dist = dfl_distances(box.rows(cells), binding.reg_max)
+        rows = box.rows(cells)      # reg_max 1 (YOLO26): the distances themselves
+        dist = dfl_distances(rows, binding.reg_max) if binding.reg_max > 1 else rows
         cx = (cells % level.grid_w).astype(np.float32) + 0.5
         cy = (cells // level.grid_w).astype(np.float32) + 0.5
         xyxy = np.stack([cx - dist[:, 0], cy - dist[:, 1], cx + dist[:, 2], cy + dist[:, 3]],

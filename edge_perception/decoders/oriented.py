@@ -33,7 +33,8 @@ from typing import Optional
 import numpy as np
 
 from .anchor_free import _best_class, _empty, Candidates, dfl_distances, level_planes
-from .planes import logit, Plane
+from .instances import gather_rows
+from .planes import logit, Plane, sigmoid
 from ..layouts import Binding
 from ..results import Detections
 
@@ -108,6 +109,12 @@ def box_angles(outputs, binding: Binding, anchor: np.ndarray) -> np.ndarray:
     if 'angle' in binding.global_outputs:
         raw = Plane(outputs[binding.global_outputs['angle']], False).rows(anchor)[:, 0]
         return ((raw - 0.25) * np.pi).astype(np.float32)
+    roles = binding.levels[0].outputs if binding.levels else {}
+    if 'angle' in roles:            # per stride, radians (YOLO26's OBB26)
+        return gather_rows(outputs, binding, 'angle', anchor, 1)[:, 0]
+    if 'angle_logit' in roles:      # per stride, the OBB head's logit (YOLOv8/YOLO11)
+        raw = gather_rows(outputs, binding, 'angle_logit', anchor, 1)[:, 0]
+        return ((1.0 / (1.0 + np.exp(-raw)) - 0.25) * np.pi).astype(np.float32)
     dense = outputs[binding.global_outputs.get('dense', 0)]
     if binding.layout.family == 'end_to_end':      # (1, max_det, 7): the last column
         return np.asarray(dense, np.float32)[0, anchor, 6].copy()
@@ -127,10 +134,17 @@ def decode_obb(outputs, binding: Binding, threshold: float) -> Candidates:
         cells = cls.cells_at_least(raw_thr)
         if not len(cells):
             continue
-        cells, score, class_id = _best_class(cls, cells, layout.scores, threshold)
+        if layout.select == 'topk':     # end-to-end (YOLO26): every (cell, class) pair
+            probs = cls.rows(cells)
+            probs = sigmoid(probs) if layout.scores == 'logit' else probs
+            row, class_id = np.nonzero(probs >= threshold)
+            cells, score, class_id = cells[row], probs[row, class_id], class_id.astype(np.int32)
+        else:
+            cells, score, class_id = _best_class(cls, cells, layout.scores, threshold)
         if not len(cells):
             continue
-        dist = dfl_distances(box.rows(cells), binding.reg_max)
+        rows = box.rows(cells)      # reg_max 1 (YOLO26): the distances themselves
+        dist = dfl_distances(rows, binding.reg_max) if binding.reg_max > 1 else rows
         angle = box_angles(outputs, binding, cells + first)
         cx = (cells % level.grid_w).astype(np.float32) + 0.5
         cy = (cells // level.grid_w).astype(np.float32) + 0.5
