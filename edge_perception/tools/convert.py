@@ -129,11 +129,15 @@ def convert_rknn(model: str, target: str = 'rk3588', dtype: str = 'int8', calibr
     """
     Build ``model`` with rknn-toolkit2 for ``target``, write the .rknn and the card.
 
+    model: an ONNX file, or a model card whose input convention (mean/std, resize) is baked
+    into the build and whose fields the written card keeps (tools/build_source.py).
+
     hybrid: None, 'auto' (float16 layers searched from the per-layer analysis, verified on
     ``images``, default the calibration images) or layer names (tools/rknn_build.py). The
     build settings are recorded beside the .rknn for ``verify --rknn``.
     """
     from . import rknn_build
+    from .build_source import build_source, is_card, write_card
     from ..backends.rknn_version import read_rknn_info
     output = os.path.abspath(output or default_output(model, target, dtype))
     os.makedirs(os.path.dirname(output), exist_ok=True)
@@ -160,8 +164,11 @@ def convert_rknn(model: str, target: str = 'rk3588', dtype: str = 'int8', calibr
     images = images_loaded
     info = read_rknn_info(output)
     card_dir = os.path.dirname(output)
-    card = update_card(model, 'rknn', _card_reference(output, target, card_dir), card_dir,
-                       metadata)
+    reference = _card_reference(output, target, card_dir)
+    if is_card(model):      # a card's fields (classes, input convention) go with the .rknn
+        card = write_card(build_source(model), card_dir, 'rknn', reference)
+    else:
+        card = update_card(model, 'rknn', reference, card_dir, metadata)
     return ConvertResult(
         model=model, target=target, dtype=dtype, output=output, card=card,
         build_seconds=build_seconds, size_bytes=os.path.getsize(output),
@@ -177,9 +184,13 @@ def convert_rknn(model: str, target: str = 'rk3588', dtype: str = 'int8', calibr
 
 
 def _recorded(calibration):
-    """Return calibration as recorded for a rebuild: absolute paths, or None (samples)."""
+    """Return calibration as recorded for a rebuild: absolute paths, a set's name, or None."""
+    from ..image_sets import NAMED_SETS
     if calibration is None:
         return None
+    if isinstance(calibration, str) and calibration in NAMED_SETS and \
+            not os.path.exists(calibration):
+        return calibration
     if isinstance(calibration, (str, os.PathLike)):
         return os.path.abspath(calibration)
     paths = [os.path.abspath(c) for c in calibration if isinstance(c, (str, os.PathLike))]
@@ -188,7 +199,7 @@ def _recorded(calibration):
 
 def _validation_source(calibration):
     """Return (images, temporary folder or None) --hybrid auto verifies on: the calibration."""
-    if isinstance(calibration, (str, os.PathLike)):
+    if isinstance(calibration, (str, os.PathLike)) and os.path.exists(calibration):
         return calibration, None
     import cv2
     folder = tempfile.mkdtemp(prefix='edge_perception-validation-')
@@ -276,13 +287,21 @@ def convert(model: str, target: str, **kwargs) -> ConvertResult:
         raise ConfigError(f'target {target!r}: use one of {", ".join(TARGETS)}')
     optimize = kwargs.pop('optimize', None)
     if target in RDK_TARGETS:
-        if kwargs.pop('hybrid', None):
-            raise ConfigError('--hybrid applies to Rockchip targets only')
-        kwargs.pop('images', None)          # validation images of --hybrid auto (RKNN)
+        from .build_source import is_card
+        if is_card(model):
+            raise ConfigError(f'{target}: give the ONNX file; model cards are built for the '
+                              'Rockchip targets only (their mean/std/resize baked in)')
+        hybrid = kwargs.pop('hybrid', None)
+        images = kwargs.pop('images', None)     # validation images of --hybrid auto
         from . import rdk_convert, rdk_toolchain
         if target in rdk_toolchain.MARCHES:       # the PyPI toolchain builds these here
+            if hybrid:                            # node-level int16 / CPU (rdk_hybrid)
+                return rdk_convert.convert_rdk_hybrid(model, target, hybrid, images,
+                                                      optimize=optimize or 'O0', **kwargs)
             return rdk_convert.convert_rdk_toolchain(model, target, optimize=optimize or 'O3',
                                                      **kwargs)
+        if hybrid:
+            raise ConfigError(f'--hybrid: {target} is built in the vendor docker, not here')
         if optimize:
             raise ConfigError(f'--optimize: {target} is built in the vendor docker, not here')
         return convert_rdk(model, target, **kwargs)

@@ -20,10 +20,15 @@ Layouts (``--layout``), for detect / segment / pose / classify checkpoints:
 - ``rknn``: the Rockchip model zoo's split head: per stride box (1,64,H,W) raw DFL logits, cls
   (1,nc,H,W) sigmoided, score_sum (1,1,H,W); segment adds mask coefficients (1,32,H,W) per
   stride and the prototypes; pose has per stride (1,64+nc,H,W) (DFL + raw class logits) and
-  keypoints (1,K,3,anchors) decoded in input pixels; classify gives (1,nc) logits.
+  keypoints (1,K,3,anchors) decoded in input pixels; classify gives (1,nc) logits; OBB
+  (YOLOv8/YOLO11-OBB) has per stride (1,64+nc,H,W) (DFL + raw class logits), then the angle
+  (1,1,anchors) sigmoided (rknn_model_zoo's yolov8_obb form: angle = (value - 0.25) x pi).
 - ``rdk``: the D-Robotics model zoo's NHWC head: per stride cls (1,H,W,nc) raw logits and box
   (1,H,W,64) raw DFL; segment adds coefficients (1,H,W,32) and prototypes (1,H/4,W/4,32); pose
-  has cls, box and raw keypoints (1,H,W,K*3); classify gives (1,nc,1,1) logits.
+  has cls, box and raw keypoints (1,H,W,K*3); classify gives (1,nc,1,1) logits. YOLO26 heads
+  give the zoo's BPU form of their one-to-one branch: cls and box (1,H,W,4) distances per
+  stride (``rdk_yolo26``; OBB adds the angle (1,H,W,1) in radians: ``rdk_yolo26_obb``);
+  YOLOv8/YOLO11-OBB gives cls, box (1,H,W,64) and the angle logit (1,H,W,1) (``rdk_obb``).
 
 The vendor heads are a wrapper around the checkpoint's own modules: the backbone and neck run
 as trained, then the head's per-stride convolutions are called one by one and their outputs
@@ -58,12 +63,18 @@ LAYOUT_NAMES = {
     ('pose', 'rdk'): 'rdk_pose',
     ('classify', 'ultralytics'): 'ultralytics_cls', ('classify', 'rknn'): 'rknn_cls',
     ('classify', 'rdk'): 'rdk_cls',
-    ('obb', 'ultralytics'): 'ultralytics_obb',
+    ('obb', 'ultralytics'): 'ultralytics_obb', ('obb', 'rknn'): 'rknn_obb',
 }
 # end-to-end (one-to-one, no NMS) exports of YOLOv10/YOLO26 heads: task -> layout
 END2END_NAMES = {'detect': 'ultralytics_e2e', 'obb': 'ultralytics_e2e_obb'}
-# head module class (exact name) -> task. OBB and end-to-end heads (YOLOv10, YOLO26) export
-# in the ultralytics layout only; YOLO26's Detect is YOLOv8's class with a one-to-one branch.
+# rdk_model_zoo's BPU forms of the heads beyond YOLOv8's (samples/vision/ultralytics_yolo26
+# export_yolo26_{detect,obb}_bpu.py: the one-to-one branch; ultralytics_yolo: YOLOv8/11-OBB):
+# (task, head has a one-to-one branch and no DFL) -> layout
+RDK_HEAD_NAMES = {('detect', True): 'rdk_yolo26', ('obb', True): 'rdk_yolo26_obb',
+                  ('obb', False): 'rdk_obb'}
+# head module class (exact name) -> task. YOLOv10 heads export in the ultralytics layout only,
+# YOLO26 and OBB heads also in rdk, YOLOv8/YOLO11-OBB in rknn (no YOLO26 form in the zoo);
+# YOLO26's Detect is YOLOv8's class with a one-to-one branch.
 HEADS = {'Detect': 'detect', 'Segment': 'segment', 'Pose': 'pose', 'Classify': 'classify',
          'v10Detect': 'detect', 'OBB': 'obb', 'OBB26': 'obb'}
 # RDK's toolchain takes opset 10/11; rknn-toolkit2 takes 11 too, so the vendor heads use it
@@ -152,6 +163,14 @@ def _keypoint_names(model, count: int) -> Tuple[str, ...]:
     return default_keypoint_names(count)
 
 
+def _rdk_head_name(head, task: str) -> Optional[str]:
+    """Return the rdk layout of a YOLO26 (one-to-one, reg_max 1) or OBB head, else None."""
+    yolo26 = getattr(head, 'one2one_cv2', None) is not None and getattr(head, 'reg_max', 0) == 1
+    if task == 'obb' or yolo26:
+        return RDK_HEAD_NAMES.get((task, yolo26))
+    return None
+
+
 def _head_wrapper(torch, model, task: str, vendor: str, input_hw: Tuple[int, int]):
     """
     Return a module: the trained backbone and neck, then the head's modules in vendor layout.
@@ -163,9 +182,13 @@ def _head_wrapper(torch, model, task: str, vendor: str, input_hw: Tuple[int, int
     layers = model.model
     head = layers[-1]
     channels_last = vendor == 'rdk'
+    # YOLO26's rdk forms: the one-to-one branch (as the zoo's export scripts take it)
+    one2one = vendor == 'rdk' and _rdk_head_name(head, task) in ('rdk_yolo26', 'rdk_yolo26_obb')
+    prefix = 'one2one_' if one2one else ''
+    branches = [getattr(head, prefix + n, None) for n in ('cv2', 'cv3', 'cv4')]
     if task != 'classify':
         strides = [int(s) for s in head.stride.tolist()]
-        if tuple(strides) != DENSE_STRIDES or head.reg_max != 16:
+        if tuple(strides) != DENSE_STRIDES or head.reg_max != (1 if one2one else 16):
             raise ModelLoadError(f'head with strides {strides} and reg_max {head.reg_max}; the '
                                  f'vendor layouts need strides {list(DENSE_STRIDES)} and 16')
     if task == 'pose' and head.kpt_shape[1] != 3:
@@ -211,13 +234,14 @@ def _head_wrapper(torch, model, task: str, vendor: str, input_hw: Tuple[int, int
                 logits = head.linear(head.pool(head.conv(feats)).flatten(1))
                 return logits.reshape(1, -1, 1, 1) if vendor == 'rdk' else logits
             outputs = []
+            box_convs, cls_convs, extra_convs = branches
             for i, x in enumerate(feats):
-                box, cls = head.cv2[i](x), head.cv3[i](x)
+                box, cls = box_convs[i](x), cls_convs[i](x)
                 if vendor == 'rdk':
                     outputs += [nhwc(cls), nhwc(box)]
-                    if task != 'detect':
-                        outputs.append(nhwc(head.cv4[i](x)))
-                elif task == 'pose':
+                    if task != 'detect':        # coef, kpt, or the OBB angle convolution
+                        outputs.append(nhwc(extra_convs[i](x)))
+                elif task in ('pose', 'obb'):            # DFL + raw class logits
                     outputs.append(torch.cat([box, cls], 1))
                 else:
                     cls = cls.sigmoid()
@@ -226,6 +250,9 @@ def _head_wrapper(torch, model, task: str, vendor: str, input_hw: Tuple[int, int
                         outputs.append(head.cv4[i](x))
             if task == 'segment':
                 outputs.append(nhwc(head.proto(feats[0])))
+            if task == 'obb' and vendor == 'rknn':   # (1, 1, anchors): strides, row-major
+                outputs.append(torch.cat([extra_convs[i](x).reshape(1, head.ne, -1)
+                                          for i, x in enumerate(feats)], -1).sigmoid())
             if task == 'pose' and vendor == 'rknn':
                 k = head.kpt_shape[0]
                 raw = torch.cat([head.cv4[i](x).reshape(1, k, 3, -1)
@@ -242,8 +269,9 @@ def _output_names(task: str, vendor: str) -> Sequence[str]:
     if task == 'classify':
         return ['output0']
     if vendor == 'rdk':
-        roles = ['cls', 'box'] + {'detect': [], 'segment': ['coef'], 'pose': ['kpt']}[task]
-    elif task == 'pose':
+        roles = ['cls', 'box'] + {'detect': [], 'segment': ['coef'], 'pose': ['kpt'],
+                                  'obb': ['angle']}[task]
+    elif task in ('pose', 'obb'):
         roles = ['boxcls']
     else:
         roles = ['box', 'cls', 'score_sum'] + (['coef'] if task == 'segment' else [])
@@ -252,6 +280,8 @@ def _output_names(task: str, vendor: str) -> Sequence[str]:
         names.append('protos')
     if task == 'pose' and vendor == 'rknn':
         names.append('kpts')
+    if task == 'obb' and vendor == 'rknn':
+        names.append('angle')
     return names
 
 
@@ -260,6 +290,9 @@ def _export_vendor(yolo, task, vendor, input_hw, path, opset) -> None:
 
     torch, _ = _imports()
     model = copy.deepcopy(yolo.model).float().eval()
+    head = model.model[-1]
+    if vendor == 'rdk' and _rdk_head_name(head, task) in ('rdk_yolo26', 'rdk_yolo26_obb'):
+        head.end2end = True     # fuse() keeps the one-to-one branch (and drops the other)
     model = model.fuse(verbose=False) if hasattr(model, 'fuse') else model
     for p in model.parameters():
         p.requires_grad_(False)
@@ -335,6 +368,23 @@ def _write_card(result: ExportResult, weights: str, vendor: str, extra: Dict[str
         yaml.safe_dump(card, f, sort_keys=False, allow_unicode=True)
 
 
+def _refuse_rknn_end2end(weights: str, head, one2one: bool) -> None:
+    """Raise, with what to use instead, for the heads rknn_model_zoo defines no form of."""
+    kind = type(head).__name__
+    if kind == 'v10Detect':
+        raise ModelLoadError(
+            f'{weights}: YOLOv10 heads export in the ultralytics layout only (--layout '
+            'ultralytics, --end2end for the one-to-one (1, 300, 6) head); the rknn_yolov10 '
+            "layout (rknn_model_zoo's yolov10) is decoded but not written by export yet")
+    if one2one or getattr(head, 'end2end', False) or kind == 'OBB26':
+        raise ModelLoadError(
+            f'{weights}: {kind} is a YOLO26 head; rknn_model_zoo (v2.3.2) has no yolo26 example, '
+            'so there is no rknn output form to export. Use --layout ultralytics (--end2end for '
+            'the one-to-one head) and convert it with --dtype fp16 (a one-tensor head loses its '
+            'class scores in int8), or a YOLO11/YOLOv8 model, whose --layout rknn split head '
+            'quantises well')
+
+
 def export(weights: str, layout: str = 'ultralytics', output: Optional[str] = None,
            imgsz=None, opset: Optional[int] = None, end2end: bool = False) -> ExportResult:
     """
@@ -355,13 +405,21 @@ def export(weights: str, layout: str = 'ultralytics', output: Optional[str] = No
     input_hw = _imgsz(imgsz, default_size)
     head = yolo.model.model[-1]
     one2one = getattr(head, 'one2one_cv2', None) is not None
-    if layout != 'ultralytics' and (task == 'obb' or one2one or getattr(head, 'end2end', False)):
+    if end2end and layout != 'ultralytics':
+        raise ConfigError('end2end is the one-to-one export of the ultralytics layout; the '
+                          'rdk forms of YOLO26 heads are one-to-one already (--layout rdk)')
+    rdk_name = _rdk_head_name(head, task) if layout == 'rdk' else None
+    if layout == 'rknn':
+        _refuse_rknn_end2end(weights, head, one2one)
+    if layout != 'ultralytics' and not rdk_name and (
+            (task == 'obb' and layout != 'rknn') or one2one or getattr(head, 'end2end', False)):
         raise ModelLoadError(f'{weights}: {type(head).__name__} heads (OBB, YOLOv10/YOLO26) '
-                             'export in the ultralytics layout only (--layout ultralytics)')
+                             'export in the ultralytics layout only (--layout ultralytics; '
+                             'YOLO26 and OBB heads also in --layout rdk)')
     if end2end and not one2one:
         raise ConfigError(f'{weights}: head {type(head).__name__} has no one-to-one branch '
                           '(end-to-end heads: YOLOv10, YOLO26)')
-    name = END2END_NAMES[task] if end2end else LAYOUT_NAMES[(task, layout)]
+    name = rdk_name or (END2END_NAMES[task] if end2end else LAYOUT_NAMES[(task, layout)])
     stem = os.path.splitext(os.path.basename(weights))[0]
     output = os.path.abspath(output or f'{stem}_{layout}.onnx')
     if not output.endswith('.onnx'):

@@ -73,11 +73,16 @@ def read_settings(rknn: str) -> Optional[Dict[str, object]]:
 
 
 def _plain(model, target, dtype, calibration, algorithm, method):
+    from .build_source import build_source, runtime_images
     from ..backends.rknn_sim_backend import RknnSimulatorBackend
+    source = build_source(model)        # an ONNX file, or a card: its input convention baked in
+    if dtype == 'int8':
+        calibration = runtime_images(calibration, source)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', RuntimeWarning)     # verify flags it itself
-        return RknnSimulatorBackend(model, target=target, dtype=dtype, calibration=calibration,
-                                    algorithm=algorithm, method=method)
+        return RknnSimulatorBackend(source.onnx, target=target, dtype=dtype,
+                                    calibration=calibration, algorithm=algorithm,
+                                    method=method, **source.options)
 
 
 def simulated_build(model: str, target: str, dtype: str, calibration, algorithm: str,
@@ -98,6 +103,13 @@ def simulated_build(model: str, target: str, dtype: str, calibration, algorithm:
         return backend, {'build_seconds': time.perf_counter() - started}
     if dtype != 'int8':
         raise ConfigError('--hybrid applies to int8 builds only')
+    from .build_source import build_source
+    source = build_source(model)
+    if not source.yolo_input:
+        raise ConfigError(f'--hybrid: {source.card} has its own input normalisation/resize '
+                          f'({source.options}, {source.resize}), which the hybrid builds do not '
+                          'bake in yet; build it without --hybrid')
+    model = source.onnx
     started = time.perf_counter()
     session = rknn_hybrid.HybridSession(model, target, calibration, algorithm, method)
     try:
@@ -154,13 +166,21 @@ def _pictures(images) -> List[Tuple[str, np.ndarray]]:
             for p in paths]
 
 
-def analyse_backend(backend, images, index: int = 0) -> rknn_analysis.LayerAnalysis:
-    """Run the per-layer analysis of a simulator build on one validation image."""
-    from ..preprocess import letterbox
+def analyse_backend(backend, images, index: int = 0,
+                    resize: str = 'letterbox') -> rknn_analysis.LayerAnalysis:
+    """
+    Run the per-layer analysis of a simulator build on one validation image.
+
+    resize: the model's (its card's ``input.resize``): the picture is made the NPU's input as
+    the runtime makes it.
+    """
+    from ..preprocess import InputSpec, preprocess
     name, picture = _pictures(images)[index]
     height, width = backend.input_shape[1:3]
-    boxed = letterbox(picture, width, height, backend.pad_value,
-                      interpolation=backend.interpolation)[0]
+    spec = InputSpec(height=height, width=width, layout='nhwc', dtype='uint8', color='bgr',
+                     resize=resize, pad_value=backend.pad_value,
+                     interpolation=backend.interpolation)
+    boxed = preprocess(picture, spec)[0][0]
     return rknn_analysis.analyse(backend.toolkit, boxed, name=name)
 
 

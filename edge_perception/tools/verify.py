@@ -33,7 +33,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..errors import ModelLoadError
+from ..errors import ConfigError, ModelLoadError
 from ..image_sets import validation_images
 
 MATCH_IOU = 0.5
@@ -88,6 +88,7 @@ class VerifyResult:
     float16_share: Optional[float] = None
     int8_layers: Optional[int] = None
     hybrid_search: Optional[Dict[str, object]] = None
+    calibration: Optional[str] = None           # RKNN int8: which images calibrated, how many
     layer_analysis: Optional[Dict[str, object]] = None
     rknn_check: Optional[Dict[str, object]] = None
 
@@ -138,7 +139,10 @@ class VerifyResult:
         if self.hybrid_search:
             lines.append(f'  hybrid search: {len(self.hybrid_search["steps"])} builds, '
                          f'{self.hybrid_search["stopped"]}')
-        if self.layer_analysis:
+        if self.layer_analysis and 'nodes' in self.layer_analysis:   # RDK: hb_mapper's
+            from .rdk_layers import markdown_table
+            lines += ['  ' + line for line in markdown_table(self.layer_analysis).splitlines()]
+        elif self.layer_analysis:
             from .rknn_build import layer_table
             lines += ['  ' + line for line in layer_table(self.layer_analysis).splitlines()]
         if self.rknn_check:
@@ -412,12 +416,17 @@ def verify(model_path: str, images: str, rknn: Optional[str] = None, target: str
     """
     from . import rdk_toolchain
     if rdk_bin or str(target).lower() in rdk_toolchain.MARCHES:
+        from .build_source import is_card
+        if is_card(model_path):
+            raise ConfigError(f'{target}: give the ONNX file; model cards are verified for the '
+                              'Rockchip targets only')
         if hybrid:
             raise ValueError('--hybrid applies to Rockchip targets only')
         from .rdk_verify import verify_rdk
         return verify_rdk(model_path, images, target=target, bin_path=rdk_bin, labels=labels,
                           calibration=calibration, algorithm=algorithm, method=method,
-                          confidence=confidence, progress=progress, optimize=optimize or 'O0')
+                          confidence=confidence, progress=progress, optimize=optimize or 'O0',
+                          per_layer=per_layer)
     from tqdm import tqdm
 
     from . import rknn_build
@@ -458,12 +467,16 @@ def verify(model_path: str, images: str, rknn: Optional[str] = None, target: str
                               rknn=os.path.abspath(rknn) if rknn else None,
                               layout=simulated.binding.layout.name, images=len(pictures),
                               build_seconds=build_seconds, size_bytes=size)
+        if backend.dtype == 'int8':
+            from .rknn_report import calibration_label
+            result.calibration = calibration_label(calibration)
         for key in ('hybrid_layers', 'float16_share', 'int8_layers', 'hybrid_search'):
             setattr(result, key, extra.get(key, (settings or {}).get(key)))
         _compare(result, reference, simulated, pictures, paths, labels, options,
                  FAMILIES, tqdm if progress else None)
         if per_layer:
-            result.layer_analysis = rknn_build.analyse_backend(backend, paths).as_dict()
+            result.layer_analysis = rknn_build.analyse_backend(
+                backend, paths, resize=simulated.input_spec.resize).as_dict()
         if rknn:
             result.rknn_check = rknn_build.check_rknn_file(rknn, backend, settings)
             if not result.rknn_check['same_build']:
@@ -513,7 +526,8 @@ def _compare(result, reference, simulated, pictures, paths, labels, options, fam
             truth.append(read_yolo_labels(os.path.join(labels, stem + '.txt'), width, height))
             ref_all.append(detection_list(reference.decoder(ref_out, ref_box, wide)))
             sim_all.append(detection_list(simulated.decoder(sim_out, sim_box, wide)))
-    names = _output_names(result.model, len(cosines[0]))
+    from .build_source import build_source
+    names = _output_names(build_source(result.model).onnx, len(cosines[0]))
     shapes = simulated.backend.output_shapes
     for i, name in enumerate(names):
         values = [c[i] for c in cosines]

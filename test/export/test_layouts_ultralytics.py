@@ -249,6 +249,6 @@ def test_export_writes_the_head_and_a_card_that_loads(checkpoints, tmp_path, cfg
 def test_vendor_layouts_of_the_new_heads_are_refused_with_the_fix(checkpoints, tmp_path):
     from edge_perception.errors import ModelLoadError
     from edge_perception.tools.export import export
-    for cfg in ('yolo26n.yaml', 'yolov8n-obb.yaml'):
+    for cfg in ('yolo26n.yaml', 'yolo26n-obb.yaml'):    # OBB: test_rknn_obb_export.py
         with pytest.raises(ModelLoadError, match='--layout ultralytics'):
             export(checkpoints[cfg], 'rknn', str(tmp_path / 'm.onnx'), IMGSZ)
