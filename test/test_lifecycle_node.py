@@ -148,3 +148,26 @@ def test_autostart_decides_whether_the_node_serves_at_once(nodes, probe, namespa
     expected = State.PRIMARY_STATE_ACTIVE if autostart else State.PRIMARY_STATE_UNCONFIGURED
     assert state(probe, f'{namespace}/detector') == expected
     assert wait_for(lambda: probe.count_subscribers(f'{namespace}/image') == int(autostart))
+
+
+def test_an_inactive_node_keeps_reporting_in_diagnostics(nodes, probe, namespace, tiny_model):
+    """Deactivate closes the contexts; the 1 Hz /diagnostics still says why nothing comes."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from .helpers import diagnostic_values
+    node = start(nodes, namespace, tiny_model, image_qos='reliable')
+    fqn = node.get_fully_qualified_name()
+    diagnostics = probe.collect(DiagnosticArray, '/diagnostics')
+    assert change(probe, fqn, Transition.TRANSITION_DEACTIVATE)
+    assert node._models == []                       # released: their backends are gone
+
+    def inactive(msg):
+        return (diagnostic_values(msg, fqn) or {}).get('state') == 'inactive'
+    report = diagnostics.wait(inactive, timeout=5.0)
+    assert report is not None, 'no /diagnostics from the inactive node'
+    values = diagnostic_values(report, fqn)
+    assert values['_level'] == DiagnosticStatus.WARN
+    assert values['_message'] == 'inactive: not inferring'
+    status = next(s for s in report.status if s.name.startswith(fqn))
+    assert status.hardware_id == 'onnxruntime'      # the backend, named while released
+    assert change(probe, fqn, Transition.TRANSITION_ACTIVATE)  # the node lived through it
+    assert node.state == 'active'

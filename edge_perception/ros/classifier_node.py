@@ -90,7 +90,7 @@ class ClassifierNode(PerceptionNode):
 
     def top(self, classifications) -> Classifications:
         """Return the classes to publish: top_k at or above the confidence threshold."""
-        return top(classifications, self._model.options)
+        return top(classifications, self.model.options)
 
 
 main = main_for(ClassifierNode)

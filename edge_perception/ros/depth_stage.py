@@ -49,7 +49,7 @@ from .qos import image_qos
 from .stages import FrameResult, ResultStage
 from ..depth import DepthConfig, DepthFusion, stamp_ns, StampSynchroniser
 from ..drawing import class_color
-from ..preprocess import Nv12Frame
+from ..preprocess import YuvFrame
 from ..results import Detections
 
 __all__ = ['DepthStage']
@@ -142,7 +142,7 @@ class DepthStage(ResultStage):
         if cam is None or not isinstance(result.output, Detections):
             return
         image = result.image
-        size = (image.width, image.height) if isinstance(image, Nv12Frame) else \
+        size = (image.width, image.height) if isinstance(image, YuvFrame) else \
             (image.shape[1], image.shape[0])
         if cam.sync is not None:
             self._handle(cam, cam.sync.add_colour(stamp_ns(header.stamp),

@@ -17,13 +17,15 @@ Received images, converted lazily and at most once however many nodes use them.
 A ``SharedFrame`` wraps one sensor_msgs/Image or CompressedImage. The first inference worker
 that asks for its pixels converts it (on the worker thread, not in the subscription callback);
 every other node of the process that gets the same frame reuses that conversion. A malformed
-frame fails the same way for each of them, without a second decoding attempt.
+frame fails the same way for each of them, without a second decoding attempt. YUV frames
+(nv12, yuyv, uyvy) can stay in their encoding (``keep_yuv``: views of the message, which
+``preprocess`` converts only as far as the model needs); the BGR form is made only when asked.
 """
 
 import threading
 import time
 
-from .image_conversions import compressed_to_bgr, image_to_frame
+from .image_conversions import compressed_to_bgr, ENCODINGS, image_to_frame
 from ..errors import ImageFormatError
 
 
@@ -45,15 +47,17 @@ class SharedFrame:
         """Return the std_msgs/Header of the message, which every output copies."""
         return self.msg.header
 
-    def image(self, keep_nv12: bool = False):
+    def image(self, keep_nv12: bool = False, keep_yuv: bool = False):
         """
-        Return the frame for a model: a BGR array, or an ``Nv12Frame`` with ``keep_nv12``.
+        Return the frame for a model: a BGR array, or the YUV frame as it came.
 
-        Converts on the first call for each form only; later calls (from any thread) get the
-        same object. The arrays may view the message buffer: treat them as read-only.
+        ``keep_nv12``: an nv12 image stays an ``Nv12Frame``; ``keep_yuv``: nv12, yuyv and uyvy
+        images stay ``Nv12Frame`` / ``Yuv422Frame``; anything else is BGR. Converts on the first
+        call for each form only; later calls (from any thread) get the same object. The arrays
+        may view the message buffer: treat them as read-only.
         Raises ImageFormatError for a malformed message, every time it is asked.
         """
-        key = bool(keep_nv12) and not self.compressed and self.msg.encoding == 'nv12'
+        key = not self.compressed and _stays_yuv(self.msg.encoding, keep_nv12, keep_yuv)
         with self._lock:
             if key not in self._cache:
                 self.conversions += 1
@@ -61,7 +65,7 @@ class SharedFrame:
                     if self.compressed:
                         value = compressed_to_bgr(self.msg)
                     else:
-                        value = image_to_frame(self.msg, key)
+                        value = image_to_frame(self.msg, key, keep_yuv=key)
                 except ImageFormatError as exc:
                     value = exc
                 self._cache[key] = value
@@ -69,3 +73,11 @@ class SharedFrame:
         if isinstance(value, ImageFormatError):
             raise ImageFormatError(str(value))
         return value
+
+
+def _stays_yuv(encoding: str, keep_nv12: bool, keep_yuv: bool) -> bool:
+    """Return True when an Image of ``encoding`` is handed on in its YUV encoding."""
+    if encoding == 'nv12':
+        return bool(keep_nv12 or keep_yuv)
+    spec = ENCODINGS.get(encoding)
+    return bool(keep_yuv) and spec is not None and spec.yuv422 is not None

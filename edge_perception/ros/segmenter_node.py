@@ -44,6 +44,7 @@ from .image_conversions import mono_to_image
 from .messages import class_map_dtype, detections_to_msg, instance_id_image
 from .node_base import main_for, PerceptionNode
 from .outputs import Outputs
+from .result_publishing import frame_size
 from ..drawing import annotate, colorize
 
 
@@ -60,7 +61,7 @@ class InstanceOutputs(Outputs):
     def publish(self, header, result):
         output = result.output
         self._det_pub.publish(detections_to_msg(output, header, self.node.class_id_format))
-        height, width = _size(result.image)
+        width, height = frame_size(result.image)      # the frame may still be YUV
         self._mask_pub.publish(mono_to_image(instance_id_image(output.masks, height, width),
                                              header))
 
@@ -105,13 +106,6 @@ class SegmenterNode(PerceptionNode):
 
     def outputs_class(self, task):
         return SemanticOutputs if task == 'semantic' else InstanceOutputs
-
-
-def _size(image):
-    """Return (height, width) of a BGR array or an Nv12Frame."""
-    if isinstance(image, np.ndarray):
-        return image.shape[:2]
-    return image.height, image.width
 
 
 main = main_for(SegmenterNode)
