@@ -15,7 +15,12 @@
 ROS 2 layer of edge_perception: managed task nodes and what they are made of.
 
 One concern per module: ``parameters`` (names, defaults, descriptors, checks), ``qos``,
-``diagnostics`` (counters and /diagnostics), ``node_base`` (the lifecycle base class),
+``diagnostics`` (counters and /diagnostics), ``node_base`` (the lifecycle base class:
+transitions, parameter callback, wiring), ``node_parameters`` (declaration, checked changes),
+``model_contexts`` (one model context per worker), ``frame_intake`` (cameras, subscriptions,
+counting), ``result_publishing`` and ``status_publishing`` (outputs; label_info and
+/diagnostics), ``worker_faults`` (bad frames, errors, timeouts), ``result_stages`` (the tracker
+and depth stages a node's parameters ask for), ``startup`` (StartupError, run),
 ``outputs`` (a task's publishers per camera), ``stages`` (per-frame result post-processing),
 ``messages`` and ``tros`` (message building), ``image_conversions`` and ``frames`` (input),
 ``tasks`` (which node serves which task), ``launch_params`` (launch-file logic), ``container``;

@@ -46,7 +46,7 @@ from typing import Dict
 class FrameResult:
     """What a worker hands to the in-order publisher for one frame."""
 
-    image: object               # BGR array or Nv12Frame the model saw
+    image: object               # BGR array or YUV frame (Nv12Frame/Yuv422Frame) the model saw
     output: object              # Detections, SemanticMap or Classifications
     times: object               # StageTimes
     convert: float              # seconds
