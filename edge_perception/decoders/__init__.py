@@ -121,7 +121,9 @@ class Decoder:
         else:
             keep = nms(xyxy, score, class_id, options.nms_threshold, options.max_detections,
                        options.agnostic_nms)
-        xyxy, score, class_id, anchor = xyxy[keep], score[keep], class_id[keep], anchor[keep]
+        xyxy, score, class_id = xyxy[keep], score[keep], class_id[keep]
+        if binding.mask_dim or binding.num_keypoints:     # their rows are gathered by anchor
+            anchor = anchor[keep]
         if angle is not None:
             angle = angle[keep]
             if letterbox is not None:

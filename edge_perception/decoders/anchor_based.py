@@ -23,29 +23,34 @@ from typing import Tuple
 
 import numpy as np
 
-from .anchor_free import _empty, Candidates
-from .planes import logit, Plane, sigmoid
+from .anchor_free import _empty, Candidates, per_binding
+from .planes import grid_rows, logit, Plane, sigmoid
 from ..layouts import Binding
 
 
 @functools.lru_cache(maxsize=16)
-def _slot_geometry(levels: Tuple[Tuple[int, int, int], ...], anchors: Tuple) -> Tuple:
+def _slot_geometry(levels: Tuple[Tuple[int, int, int], ...], anchors: Tuple) -> np.ndarray:
     """
-    Per anchor slot (cell * 3 + anchor, strides in order): cell (col, row), stride, anchor wh.
+    Per anchor slot (cell * 3 + anchor, strides in order): col, row, stride, anchor w, h.
 
-    float32 (slots, 2), (slots, 1), (slots, 2): the tables every frame's few candidates index.
+    float32 (slots, 5): the one table every frame's few candidates index.
     """
-    cells, strides, sizes = [], [], []
+    tables = []
     for (stride, grid_h, grid_w), level_anchors in zip(levels, anchors):
         rows, cols = np.indices((grid_h, grid_w), np.float32).reshape(2, -1)
         per = len(level_anchors)
-        cells.append(np.repeat(np.stack([cols, rows], axis=1), per, axis=0))
-        strides.append(np.full((grid_h * grid_w * per, 1), stride, np.float32))
-        sizes.append(np.tile(np.asarray(level_anchors, np.float32), (grid_h * grid_w, 1)))
-    out = tuple(np.concatenate(t) for t in (cells, strides, sizes))
-    for table in out:
-        table.setflags(write=False)
-    return out
+        tables.append(np.concatenate([
+            np.repeat(np.stack([cols, rows], axis=1), per, axis=0),
+            np.full((grid_h * grid_w * per, 1), stride, np.float32),
+            np.tile(np.asarray(level_anchors, np.float32), (grid_h * grid_w, 1))], axis=1))
+    table = np.concatenate(tables)
+    table.setflags(write=False)
+    return table
+
+
+def _slot_geometry_of(binding: Binding) -> np.ndarray:
+    return _slot_geometry(tuple((lv.stride, lv.grid_h, lv.grid_w) for lv in binding.levels),
+                          tuple(tuple(map(tuple, a)) for a in binding.anchors))
 
 
 def decode_anchor(outputs, binding: Binding, threshold: float) -> Candidates:
@@ -67,7 +72,7 @@ def decode_anchor(outputs, binding: Binding, threshold: float) -> Candidates:
         obj = Plane(tensor, layout.channels_last, slice(4, n * per_anchor, per_anchor))
         cells, which = obj.hits_at_least(raw_thr)
         if len(cells):
-            rows = Plane(tensor, layout.channels_last).rows(cells)
+            rows = grid_rows(tensor, layout.channels_last, level.grid_h * level.grid_w, cells)
             values.append(rows.reshape(len(cells), n, per_anchor)[np.arange(len(cells)), which])
             slots.append(first + cells * n + which)
         first += n * level.grid_h * level.grid_w
@@ -78,19 +83,19 @@ def decode_anchor(outputs, binding: Binding, threshold: float) -> Candidates:
     else:
         slots, values = slots[0], values[0]
     # the best class of the raw values is the best probability's (activation is monotonic)
-    class_id = values[:, 5:].argmax(axis=1).astype(np.int32)
-    picked = np.concatenate([values[:, :5], values[np.arange(len(slots)), 5 + class_id,
-                                                   None]], axis=1)
+    classes = values[:, 5:]
+    class_id = classes.argmax(axis=1).astype(np.int32)
+    # the argmax's value (a ufunc reduction: the array methods are Python wrappers)
+    picked = np.concatenate([values[:, :5], np.maximum.reduce(classes, axis=1)[:, None]],
+                            axis=1)
     if layout.scores == 'logit':
         picked = sigmoid(picked)
     score = picked[:, 4] * picked[:, 5]
     keep = score >= threshold
-    if not keep.all():
+    if not np.logical_and.reduce(keep):
         slots, class_id, score, picked = slots[keep], class_id[keep], score[keep], picked[keep]
-    cell, stride, size = _slot_geometry(
-        tuple((lv.stride, lv.grid_h, lv.grid_w) for lv in binding.levels),
-        tuple(tuple(map(tuple, a)) for a in binding.anchors))
-    xy = (picked[:, 0:2] * 2 - 0.5 + cell[slots]) * stride[slots]
-    wh = (picked[:, 2:4] * 2) ** 2 * size[slots]
+    geometry = per_binding(binding, _slot_geometry_of)[slots]
+    xy = (picked[:, 0:2] * 2 - 0.5 + geometry[:, 0:2]) * geometry[:, 2:3]
+    wh = (picked[:, 2:4] * 2) ** 2 * geometry[:, 3:5]
     xyxy = np.concatenate([xy - wh / 2, xy + wh / 2], axis=1).astype(np.float32, copy=False)
     return xyxy, score.astype(np.float32, copy=False), class_id, slots

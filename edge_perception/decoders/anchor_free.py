@@ -25,7 +25,8 @@ from typing import Tuple
 
 import numpy as np
 
-from .planes import logit, Plane, sigmoid
+from .planes import (grid_cells_at_least, grid_rows, logit, one_channel_at_least, Plane,
+                     sigmoid)
 from ..layouts import Binding
 
 # xyxy (input px), score, class id, anchor (index over all strides, finest stride first,
@@ -42,7 +43,7 @@ def _best_class(plane: Plane, cells: np.ndarray, scores_kind: str, threshold: fl
     """Best class and its probability for each cell; keep cells reaching ``threshold``."""
     values = plane.rows(cells)
     class_id = values.argmax(axis=1).astype(np.int32)
-    best = values[np.arange(len(cells)), class_id]
+    best = np.maximum.reduce(values, axis=1)        # the argmax's value
     if scores_kind == 'logit':
         best = sigmoid(best)
     keep = best >= threshold
@@ -61,9 +62,9 @@ def dfl_distances(logits: np.ndarray, reg_max: int) -> np.ndarray:
     bins = logits.reshape(-1, reg_max)
     if not len(bins):
         return np.zeros((0, 4), np.float32)
-    top = bins.max()
-    if top - bins.min() > 60.0:
-        top = bins.max(axis=1, keepdims=True)
+    top = np.maximum.reduce(bins, axis=None)
+    if top - np.minimum.reduce(bins, axis=None) > 60.0:
+        top = np.maximum.reduce(bins, axis=1, keepdims=True)
     weights = np.exp(bins - top) @ _expectation(reg_max)
     return (weights[:, 0] / weights[:, 1]).reshape(-1, 4)
 
@@ -89,6 +90,42 @@ def _anchor_geometry(levels: Tuple[Tuple[int, int, int], ...]):
     centres.setflags(write=False)
     strides.setflags(write=False)
     return centres, strides
+
+
+# x1 = cx - l, y1 = cy - t, x2 = cx + r, y2 = cy + b (adding -d is subtracting d, exactly)
+_LTRB_SIGNS = np.array([-1, -1, 1, 1], np.float32)
+
+
+@functools.lru_cache(maxsize=16)
+def _box_geometry(levels: Tuple[Tuple[int, int, int], ...]) -> np.ndarray:
+    """Return (A, 5) float32 per anchor: cx, cy, cx, cy (grid units), stride (one look-up)."""
+    centres, strides = _anchor_geometry(levels)
+    table = np.concatenate([centres, centres, strides], axis=1)
+    table.setflags(write=False)
+    return table
+
+
+# id(binding) -> (binding, {builder: table}): tables built once per bound model (a Binding
+# holds dicts, so it cannot be an lru_cache key); the binding is kept, so its id stays its own
+_TABLES = {}
+
+
+def per_binding(binding: Binding, build):
+    """Return ``build(binding)``, computed once per binding (geometry tables)."""
+    entry = _TABLES.get(id(binding))
+    if entry is None or entry[0] is not binding:
+        if len(_TABLES) >= 64:
+            _TABLES.clear()
+        entry = _TABLES[id(binding)] = (binding, {})
+    tables = entry[1]
+    table = tables.get(build)
+    if table is None:
+        table = tables[build] = build(binding)
+    return table
+
+
+def _box_geometry_of(binding: Binding) -> np.ndarray:
+    return _box_geometry(tuple((lv.stride, lv.grid_h, lv.grid_w) for lv in binding.levels))
 
 
 def decode_dense(outputs, binding: Binding, threshold: float) -> Candidates:
@@ -123,27 +160,41 @@ def decode_dfl(outputs, binding: Binding, threshold: float) -> Candidates:
 
     Each stride only finds its candidate cells (one pass over score_sum, or over the class
     scores where there is none) and gathers their rows; best class, activation, DFL and boxes
-    then run once over the candidates of all strides together.
+    then run once over the candidates of all strides together. Every frame's cost beyond that
+    one pass is a fixed number of small numpy calls (each one cold after an inference): the
+    same few kinds per stride, one table look-up for the geometry.
     """
     layout = binding.layout
     raw_thr = threshold if layout.scores == 'sigmoid' else logit(threshold)
+    last = layout.channels_last
     anchors, values, bins = [], [], []
     first = 0
     for level in binding.levels:
-        cls, box, score_sum = level_planes(outputs, level, layout, binding.reg_max)
-        if score_sum is not None:
-            # score_sum = clamp(sum of class scores) >= every class score: a cell below the
-            # threshold there cannot hold any class above it.
-            cells = score_sum.cells_at_least(raw_thr)
-            if len(cells) * 8 > cls.n_cells:      # the pre-filter did not filter: full pass
-                cells = cls.cells_at_least(raw_thr)
-        else:
+        roles = level.outputs
+        n_cells = level.grid_h * level.grid_w
+        if 'boxcls' in roles:
+            cls, box, _ = level_planes(outputs, level, layout, binding.reg_max)
             cells = cls.cells_at_least(raw_thr)
+        else:
+            cls_t, box_t = outputs[roles['cls']], outputs[roles['box']]
+            cells = None
+            if 'score_sum' in roles:
+                # score_sum = clamp(sum of class scores) >= every class score: a cell below
+                # the threshold there cannot hold any class above it.
+                cells = one_channel_at_least(outputs[roles['score_sum']], raw_thr)
+                if len(cells) * 8 > n_cells:    # the pre-filter did not filter: full pass
+                    cells = None
+            if cells is None:
+                cells = grid_cells_at_least(cls_t, last, n_cells, raw_thr)
         if len(cells):
             anchors.append(cells + first)
-            values.append(cls.rows(cells))
-            bins.append(box.rows(cells))
-        first += level.grid_h * level.grid_w
+            if 'boxcls' in roles:
+                values.append(cls.rows(cells))
+                bins.append(box.rows(cells))
+            else:
+                values.append(grid_rows(cls_t, last, n_cells, cells))
+                bins.append(grid_rows(box_t, last, n_cells, cells))
+        first += n_cells
     if not anchors:
         return _empty()
     if len(anchors) > 1:
@@ -152,19 +203,17 @@ def decode_dfl(outputs, binding: Binding, threshold: float) -> Candidates:
     else:
         anchors, values, bins = anchors[0], values[0], bins[0]
     class_id = values.argmax(axis=1).astype(np.int32)
-    score = values[np.arange(len(anchors)), class_id]
+    # the argmax's value; ufunc reductions directly (the array methods are Python wrappers)
+    score = np.maximum.reduce(values, axis=1)
     if layout.scores == 'logit':
         score = sigmoid(score)
     keep = score >= threshold
-    if not keep.all():
+    if not np.logical_and.reduce(keep):
         anchors, class_id, score, bins = anchors[keep], class_id[keep], score[keep], bins[keep]
     if getattr(layout, 'box', '') == 'ltrb':      # four plain distances (no DFL bins)
         dist = bins.astype(np.float32, copy=False)
     else:
         dist = dfl_distances(bins, binding.reg_max)
-    centres, strides = _anchor_geometry(tuple((lv.stride, lv.grid_h, lv.grid_w)
-                                              for lv in binding.levels))
-    centre = centres[anchors]
-    xyxy = np.concatenate([centre - dist[:, :2], centre + dist[:, 2:]], axis=1)
-    xyxy *= strides[anchors]
+    cell = per_binding(binding, _box_geometry_of)[anchors]
+    xyxy = (cell[:, :4] + dist * _LTRB_SIGNS) * cell[:, 4:]
     return xyxy, score.astype(np.float32, copy=False), class_id, anchors

@@ -12,14 +12,25 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Class-aware non-maximum suppression on top of OpenCV's NMSBoxes.
+Class-aware non-maximum suppression: OpenCV's NMSBoxes, or its greedy rule in plain Python.
 
 cv2.dnn.NMSBoxesBatched would do the class-aware part itself but only exists from OpenCV 4.7;
 Humble's python3-opencv is 4.5.4, so classes are separated with the usual coordinate offset.
+A frame's few candidates (20 objects: ~40 boxes in ~20 classes) take a plain-Python greedy
+pass with OpenCV's rule instead, cheaper than the numpy and OpenCV calls around NMSBoxes.
 """
+
+import math
 
 import cv2
 import numpy as np
+
+# Plain Python while the same-class pairs it may compare stay few: its cost grows with them
+# (measured after a cache flush: 40 boxes in 20 classes 110 us against OpenCV's 145 us;
+# 20 boxes of one class, agnostic, 170 us against 90 us).
+_PY_MAX_BOXES = 96
+_PY_MAX_PAIRS = 50
+_EPS = float(np.finfo(np.float64).eps)
 
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, class_id: np.ndarray, iou_threshold: float,
@@ -35,16 +46,27 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, class_id: np.ndarray, iou_threshol
     n = len(xyxy)
     if n == 0 or max_detections <= 0:
         return np.zeros(0, np.intp)
-    boxes = xyxy.astype(np.float64)
+    if n <= _PY_MAX_BOXES:
+        classes = [0] * n if agnostic else class_id.tolist()
+        counts = {}
+        for c in classes:
+            counts[c] = counts.get(c, 0) + 1
+        if sum(k * (k - 1) for k in counts.values()) <= 2 * _PY_MAX_PAIRS:
+            return greedy_nms(xyxy.tolist(), scores.tolist(), classes, float(iou_threshold),
+                              max_detections)
+    boxes = np.empty((n, 4))                        # float64, as OpenCV's Rect2d
+    boxes[...] = xyxy
     if not agnostic and n > 1:
         # Shift each class far enough that boxes of different classes never overlap.
-        span = float(boxes.max() - min(boxes.min(), 0.0)) + 1.0
-        boxes = boxes + (class_id.astype(np.float64) * span)[:, None]
+        low = float(np.minimum.reduce(boxes, axis=None))
+        span = float(np.maximum.reduce(boxes, axis=None)) - min(low, 0.0) + 1.0
+        boxes += (class_id * span)[:, None]
     boxes[:, 2:] -= boxes[:, :2]                  # OpenCV takes x, y, w, h
     k = min(n, 4 * max_detections)
     if k == n:
-        # all of them: OpenCV sorts by score itself (a stable sort, as ours below)
-        keep = cv2.dnn.NMSBoxes(boxes.tolist(), scores.astype(float).tolist(),
+        # all of them: OpenCV sorts by score itself (a stable sort, as ours below); numpy
+        # arrays in (no lists: their conversion is most of the cost for a few boxes)
+        keep = cv2.dnn.NMSBoxes(boxes, scores.astype(np.float32, copy=False),
                                 score_threshold=0.0, nms_threshold=float(iou_threshold))
         return np.asarray(keep, dtype=np.intp).reshape(-1)[:max_detections]
     order = np.argsort(-scores, kind='stable')
@@ -56,3 +78,46 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, class_id: np.ndarray, iou_threshol
         if len(keep) >= max_detections or k == n:
             return top[keep[:max_detections]]
         k = min(n, 4 * k)
+
+
+def greedy_nms(boxes, scores, classes, iou_threshold: float, max_detections: int) -> np.ndarray:
+    """
+    cv2.dnn.NMSBoxes' greedy rule on Python lists (x1, y1, x2, y2 boxes), class by class.
+
+    As OpenCV (modules/dnn/src/nms.inl.hpp, jaccardDistance), fed boxes shifted apart by
+    class: scores > 0 only, a stable sort by score, a box dropped when its overlap with a kept
+    box exceeds the threshold; an empty box (w or h <= 0) overlaps nothing, and two boxes
+    whose areas sum to <= DBL_EPSILON overlap fully, whatever their classes (the class offset
+    moves boxes, not areas). OpenCV rounds the overlap to float32 before comparing; this
+    compares in float64 (they can differ only for an overlap within ~1e-7 of the threshold).
+    """
+    order = sorted((i for i in range(len(scores)) if scores[i] > 0.0),
+                   key=scores.__getitem__, reverse=True)
+    kept_of = {}
+    keep = []
+    least = math.inf                # the smallest area kept (the DBL_EPSILON rule above)
+    full = 1.0 > iou_threshold
+    for i in order:
+        x1, y1, x2, y2 = boxes[i]
+        area = (x2 - x1) * (y2 - y1)
+        if full and area + least <= _EPS:
+            continue
+        if x2 > x1 and y2 > y1:         # an empty box overlaps nothing: never compared
+            kept = kept_of.setdefault(classes[i], [])
+            suppressed = False
+            for a1, b1, a2, b2, kept_area in kept:
+                w = min(x2, a2) - max(x1, a1)
+                h = min(y2, b2) - max(y1, b1)
+                if w > 0.0 and h > 0.0:
+                    inter = w * h
+                    if inter / (area + kept_area - inter) > iou_threshold:
+                        suppressed = True
+                        break
+            if suppressed:
+                continue
+            kept.append((x1, y1, x2, y2, area))
+        keep.append(i)
+        least = min(least, area)
+        if len(keep) == max_detections:
+            break
+    return np.array(keep, np.intp)
