@@ -2,7 +2,7 @@
 # setup_env.sh - create or refresh the development/CI environment in <repo>/.venv:
 #   1. ROS 2 Jazzy wheels, build tooling and Python deps, all from scripts/requirements-dev.txt
 #      (a complete lock, installed with --no-deps);
-#   2. ros_interfaces/vision_msgs and ros_interfaces/ai_msgs built with plain cmake into the
+#   2. ros_interfaces/vision_msgs, ai_msgs and tf2_msgs built with plain cmake into the
 #      venv prefix;
 #   3. this repository in editable mode (once setup.py exists);
 #   4. the NPU vendors' real runtime wheels, unpacked into .vendor/ (fetch_vendor_wheels.sh).
@@ -17,7 +17,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${EP_VENV:-.venv}"
 case "$VENV" in /*) ;; *) VENV="$ROOT/$VENV" ;; esac
 REQ="${EP_REQ:-$ROOT/scripts/requirements-dev.txt}"
-INTERFACES="vision_msgs ai_msgs"      # folders of ros_interfaces/ built into the venv
+INTERFACES="vision_msgs ai_msgs tf2_msgs"      # folders of ros_interfaces/ built into the venv
 STAMP="$VENV/.setup_env.stamp"
 PYTHON="${PYTHON:-python3}"
 
@@ -108,7 +108,7 @@ bash "$ROOT/scripts/fetch_vendor_wheels.sh"
 # --- check --------------------------------------------------------------------------------
 # shellcheck disable=SC1091
 EP_VENV="$VENV" . "$ROOT/scripts/env.sh"
-python -c 'import rclpy, vision_msgs.msg, ai_msgs.msg, sensor_msgs.msg' \
-    || die "the environment does not import rclpy/vision_msgs/ai_msgs"
+python -c 'import rclpy, vision_msgs.msg, ai_msgs.msg, tf2_msgs.msg, sensor_msgs.msg' \
+    || die "the environment does not import rclpy/vision_msgs/ai_msgs/tf2_msgs"
 log "ready in $((SECONDS - T0)) s; use it with:" \
     "$([ "$VENV" = "$ROOT/.venv" ] || echo "EP_VENV=${VENV#"$ROOT"/} "). scripts/env.sh"

@@ -18,6 +18,10 @@ Independent of edge_perception.depth: rays through pixel centres (CameraInfo con
 the centre of pixel (i, j) is at (i, j)), intersected with planes and boxes; the 2D box of
 an object is the bounding rectangle of its projected 3D corners in the colour camera, in
 edge coordinates (pixel i covers [i, i + 1)), as a detector reports it.
+
+Scenes are given in the colour camera's optical frame. An unregistered depth camera is
+rendered from its own pose in that frame (``DEPTH_POSE``: 5 cm to the side, turned by 2
+degrees; rotation by Rodrigues' formula written here, not edge_perception's quaternions).
 """
 
 from types import SimpleNamespace
@@ -29,6 +33,24 @@ import numpy as np
 COLOUR_K = {'fx': 912.3, 'fy': 911.7, 'cx': 643.2, 'cy': 357.9, 'width': 1280, 'height': 720}
 DEPTH_K = {'fx': 606.1, 'fy': 605.4, 'cx': 421.7, 'cy': 242.3, 'width': 848, 'height': 480}
 FRAME = 'camera_color_optical_frame'
+DEPTH_FRAME = 'camera_depth_optical_frame'
+
+
+def axis_angle(axis, degrees):
+    """Return (3x3 rotation, quaternion [x, y, z, w]) of a turn about ``axis`` (Rodrigues)."""
+    a = np.asarray(axis, dtype=np.float64)
+    a = a / np.linalg.norm(a)
+    theta = np.radians(degrees)
+    k = np.array([[0.0, -a[2], a[1]], [a[2], 0.0, -a[0]], [-a[1], a[0], 0.0]])
+    rotation = np.eye(3) + np.sin(theta) * k + (1 - np.cos(theta)) * (k @ k)
+    quaternion = list(a * np.sin(theta / 2)) + [float(np.cos(theta / 2))]
+    return rotation, quaternion
+
+
+#: Pose of the unregistered depth camera in the colour optical frame: p_colour = R p_depth + t.
+DEPTH_ROTATION, DEPTH_QUATERNION = axis_angle([0.3, 1.0, 0.2], 2.0)
+DEPTH_TRANSLATION = np.array([-0.05, 0.004, -0.002])
+DEPTH_POSE = (DEPTH_ROTATION, DEPTH_TRANSLATION)
 
 
 def camera_info(k, frame_id=FRAME):
@@ -45,20 +67,34 @@ def rays(k):
     return np.stack([(i - k['cx']) / k['fx'], (j - k['cy']) / k['fy'], np.ones_like(i)], -1)
 
 
-def render_plane(k, normal, offset):
+def cast(k, pose=None):
+    """
+    Return the ray origin and (H, W, 3) directions of camera ``k`` in the scene frame.
+
+    ``pose`` (rotation, translation): the camera's pose in the scene (colour) frame; None:
+    the camera is the colour camera. A direction's parameter is the camera's own depth z.
+    """
+    if pose is None:
+        return np.zeros(3), rays(k)
+    rotation, translation = pose
+    return np.asarray(translation, float), rays(k) @ np.asarray(rotation, float).T
+
+
+def render_plane(k, normal, offset, pose=None):
     """Depth (z) of the plane normal . X = offset along every ray (inf where it misses)."""
-    d = rays(k)
-    denom = d @ np.asarray(normal, dtype=np.float64)
+    origin, d = cast(k, pose)
+    normal = np.asarray(normal, dtype=np.float64)
+    denom = d @ normal
     with np.errstate(divide='ignore', invalid='ignore'):
-        t = offset / denom
+        t = (offset - normal @ origin) / denom
     t[~(t > 0)] = np.inf
-    return t            # the ray has z = 1, so its parameter is the depth
+    return t            # the ray has z = 1 in its camera, so its parameter is the depth
 
 
-def render_box(k, lo, hi):
+def render_box(k, lo, hi, pose=None):
     """Depth of an axis-aligned box [lo, hi] (slab method) along every ray, inf where none."""
-    d = rays(k)
-    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    origin, d = cast(k, pose)
+    lo, hi = np.asarray(lo, float) - origin, np.asarray(hi, float) - origin
     with np.errstate(divide='ignore', invalid='ignore'):
         t1, t2 = lo / d, hi / d
     near = np.nanmax(np.minimum(t1, t2), axis=-1)
@@ -96,13 +132,15 @@ def board_corners(centre, width, height, yaw=0.0):
     return np.array(out)
 
 
-def render_board(k, centre, width, height, yaw=0.0):
+def render_board(k, centre, width, height, yaw=0.0, pose=None):
     """Depth of the board (inf off it) along every ray of camera ``k``."""
     c, s = np.cos(yaw), np.sin(yaw)
     normal = np.array([-s, 0.0, c])             # the board's x axis is (c, 0, s)
     centre = np.asarray(centre, float)
-    z = render_plane(k, normal, normal @ centre)
-    points = rays(k) * z[..., None]
+    z = render_plane(k, normal, normal @ centre, pose)
+    origin, d = cast(k, pose)
+    with np.errstate(invalid='ignore'):
+        points = origin + d * z[..., None]
     rel = points - centre
     a, b = rel @ np.array([c, 0.0, s]), rel[..., 1]
     on = np.isfinite(z) & (np.abs(a) <= width / 2) & (np.abs(b) <= height / 2)
@@ -124,3 +162,40 @@ def camera_noise(depth, rng, sigma_at_1m=0.002, invalid=0.05):
     noisy[holes < invalid / 2] = 0.0
     noisy[(holes >= invalid / 2) & (holes < invalid)] = np.nan
     return noisy.astype(np.float32)
+
+
+def to_depth_frame(points):
+    """Points of the colour (scene) frame in the unregistered depth camera's optical frame."""
+    p = np.asarray(points, dtype=np.float64)
+    return (p - DEPTH_TRANSLATION) @ DEPTH_ROTATION
+
+
+def realsense_tree(link_to_colour=(0.0, 0.015, 0.0)):
+    """
+    Return static transforms as realsense2_camera publishes them, for the pose DEPTH_POSE.
+
+    Returns {child: (parent, [x, y, z, qx, qy, qz, qw])}: camera_link -> camera_color_frame
+    -> FRAME and camera_link -> camera_depth_frame -> DEPTH_FRAME, the optical frames turned
+    by the REP-103 quaternion (-0.5, 0.5, -0.5, 0.5) from their body frames. Quaternions of
+    composed rotations by scipy (an oracle outside edge_perception).
+    """
+    from scipy.spatial.transform import Rotation
+    optical = Rotation.from_quat([-0.5, 0.5, -0.5, 0.5]).as_matrix()
+
+    def pose(r, t):
+        m = np.eye(4)
+        m[:3, :3], m[:3, 3] = r, t
+        return m
+
+    link_colour_body = pose(np.eye(3), link_to_colour)
+    colour_optical = link_colour_body @ pose(optical, np.zeros(3))
+    depth_optical = colour_optical @ pose(DEPTH_ROTATION, DEPTH_TRANSLATION)
+    depth_body = depth_optical @ np.linalg.inv(pose(optical, np.zeros(3)))
+
+    def values(m):
+        return list(m[:3, 3]) + list(Rotation.from_matrix(m[:3, :3]).as_quat())
+
+    return {'camera_color_frame': ('camera_link', values(link_colour_body)),
+            FRAME: ('camera_color_frame', [0.0, 0.0, 0.0, -0.5, 0.5, -0.5, 0.5]),
+            'camera_depth_frame': ('camera_link', values(depth_body)),
+            DEPTH_FRAME: ('camera_depth_frame', [0.0, 0.0, 0.0, -0.5, 0.5, -0.5, 0.5])}

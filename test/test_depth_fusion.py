@@ -70,7 +70,7 @@ def test_no_depth_camera_info_is_2d_only_and_throttled(scene):
     assert [code for code, _ in f.reasons.due()] == ['no_depth_camera_info']
 
 
-def test_unregistered_depth_is_refused_unless_assumed(scene):
+def test_depth_of_another_frame_without_extrinsics_is_2d_only_unless_assumed(scene):
     depth, dets = scene
     other = 'camera_depth_optical_frame'
     for assume in (False, True):
@@ -82,8 +82,8 @@ def test_unregistered_depth_is_refused_unless_assumed(scene):
         if assume:
             assert objects.valid[0] and due == []
         else:
-            assert objects is None and [code for code, _ in due] == ['unregistered']
-            assert 'only depth registered to colour is supported' in due[0][1]
+            assert objects is None and [code for code, _ in due] == ['no_extrinsics']
+            assert repr(other) in due[0][1] and '/tf_static' in due[0][1]
 
 
 def test_missing_colour_camera_info_maps_by_the_size_ratio(scene):

@@ -13,16 +13,20 @@
 # limitations under the License.
 """Detection3DArray and metric MarkerArrays from 3D boxes, published over the real rclpy."""
 
-from edge_perception.depth import lift_detections, objects_on_rays, PinholeCamera
+from edge_perception.depth import (lift_detections, lift_unregistered, objects_on_rays,
+                                   PinholeCamera, RigidTransform)
 from edge_perception.results import Detections
 from edge_perception.ros.depth_messages import detections_3d_msg, markers_3d
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 from vision_msgs.msg import Detection3DArray
 from visualization_msgs.msg import Marker, MarkerArray
 
-from .depth_scenes import (board_corners, camera_info, COLOUR_K, compose, DEPTH_K, FRAME,
-                           project_corners, project_point, render_board, render_plane)
+from .depth_scenes import (board_corners, camera_info, COLOUR_K, compose, DEPTH_FRAME,
+                           DEPTH_K, DEPTH_POSE, DEPTH_QUATERNION, DEPTH_ROTATION,
+                           DEPTH_TRANSLATION, FRAME, project_corners, project_point,
+                           render_board, render_plane, to_depth_frame)
 from .helpers import stamped
 
 COLOUR = PinholeCamera.from_camera_info(camera_info(COLOUR_K))
@@ -117,3 +121,26 @@ def test_a_real_camera_info_message():
     assert PinholeCamera.from_camera_info(info) == DEPTH
     with pytest.raises(ValueError, match='not calibrated'):
         PinholeCamera.from_camera_info(CameraInfo(width=848, height=480))   # K = 0
+
+
+def test_unregistered_boxes_carry_the_colour_axes_orientation():
+    (centre, w, h), = BOARDS[:1]
+    depth = compose(render_board(DEPTH_K, centre, w, h, pose=DEPTH_POSE),
+                    render_plane(DEPTH_K, [0, 0, 1.0], 4.0, pose=DEPTH_POSE))
+    dets = Detections([project_corners(COLOUR_K, board_corners(centre, w, h))], [0.9], [0],
+                      ('board',))
+    objects = lift_unregistered(
+        dets, depth, PinholeCamera.from_camera_info(camera_info(DEPTH_K, DEPTH_FRAME)), COLOUR,
+        RigidTransform.from_xyz_quaternion(list(DEPTH_TRANSLATION) + DEPTH_QUATERNION))
+    header = stamped(DEPTH_FRAME, 3)
+    det = detections_3d_msg(objects, header).detections[0]
+    q = det.bbox.center.orientation
+    np.testing.assert_allclose(Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix(),
+                               DEPTH_ROTATION.T, atol=1e-9)
+    assert det.results[0].pose.pose.orientation == q
+    # the marker's corners are the board's true corners, seen in the depth frame
+    box = markers_3d(objects, header).markers[1]
+    corners = np.array([[p.x, p.y, p.z] for p in box.points])
+    truth = to_depth_frame(board_corners(centre, w, h))
+    gaps = np.linalg.norm(corners[:, None] - truth[None], axis=-1)     # (8 ends, 4 corners)
+    assert gaps.min(axis=1).max() < 2e-5 and (gaps.min(axis=0) < 2e-5).all()

@@ -15,16 +15,21 @@
 3D from a depth camera, ROS-free: depth decoding, pinhole model, robust depth, 3D boxes.
 
 ``decode_depth`` (16UC1 mm / 32FC1 m -> float32 metres), ``PinholeCamera`` (camera_info
-intrinsics), ``lift_detections`` / ``objects_on_rays`` (``Objects3D``), ``StampSynchroniser``
-(colour/depth pairing) and ``DepthFusion`` (what a node holds). Messages: ros/depth_messages.
+intrinsics), ``lift_detections`` (registered depth) / ``lift_unregistered`` (depth of another
+camera, with ``RigidTransform`` extrinsics from ``StaticTransforms``, the /tf_static tree) /
+``objects_on_rays`` (``Objects3D``), ``StampSynchroniser`` (colour/depth pairing) and
+``DepthFusion`` (what a node holds). Messages: ros/depth_messages.
 """
 
 from .box_extent import DepthConfig, lift_detections, Objects3D, objects_on_rays
 from .depth_image import decode_depth, depth_from_array
+from .extrinsics import RigidTransform, StaticTransforms
 from .fusion import DepthFusion, ReasonLog
 from .pinhole import PinholeCamera
 from .synchroniser import Pair, stamp_ns, StampSynchroniser
+from .unregistered import lift_unregistered
 
 __all__ = ['DepthConfig', 'DepthFusion', 'Objects3D', 'Pair', 'PinholeCamera', 'ReasonLog',
-           'StampSynchroniser', 'decode_depth', 'depth_from_array', 'lift_detections',
-           'objects_on_rays', 'stamp_ns']
+           'RigidTransform', 'StampSynchroniser', 'StaticTransforms', 'decode_depth',
+           'depth_from_array', 'lift_detections', 'lift_unregistered', 'objects_on_rays',
+           'stamp_ns']

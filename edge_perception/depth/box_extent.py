@@ -76,7 +76,9 @@ class Objects3D:
     reasons: per detection, None or why it has no 3D box; valid_pixels: (N,) int depths used;
     keypoints: (N, K, 3) float64 or None, NaN for keypoints with no 3D point;
     detections: the 2D detections (results and ids are copied from them);
-    from_depth: False when placed on the camera rays at a fixed distance.
+    from_depth: False when placed on the camera rays at a fixed distance;
+    rotation: (3, 3) orientation of the boxes' axes in the published frame (unregistered
+    depth: the colour camera's axes in the depth frame), None = the frame's own axes.
     """
 
     center: np.ndarray
@@ -87,6 +89,7 @@ class Objects3D:
     valid_pixels: Optional[np.ndarray] = None
     keypoints: Optional[np.ndarray] = None
     from_depth: bool = True
+    rotation: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return len(self.center)

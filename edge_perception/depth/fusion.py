@@ -16,12 +16,14 @@ Depth fusion for a node: camera_info state, registration check, 3D boxes, marker
 
 ``DepthFusion`` holds the latest colour and depth ``camera_info`` and turns a frame's 2D
 detections plus its paired depth image into ``Objects3D`` (``lift``), or says why not.
-Only registered depth is supported: the depth image in the colour camera's optical frame
-(the driver's "aligned depth", e.g. realsense2_camera ``align_depth.enable:=true``), at any
-resolution: colour pixels are mapped to depth pixels through the two intrinsics. A depth
-image whose frame_id differs from the colour image's is refused with the reason (unless
-``assume_registered``: drivers that name one frame twice); lifting it would need the
-extrinsics (tf) between the cameras and a reprojection of every depth pixel.
+Registered depth (the depth image in the colour camera's optical frame, the driver's
+"aligned depth", e.g. realsense2_camera ``align_depth.enable:=true``) at any resolution:
+colour pixels are mapped to depth pixels through the two intrinsics (``lift_detections``).
+Depth whose frame_id differs from the colour image's (unless ``assume_registered``: drivers
+that name one frame twice) is another camera: its extrinsics come from ``depth_to_colour``
+when given, else from the static transform tree (``transforms``, fed from /tf_static), and
+every depth pixel is reprojected into the colour image (``lift_unregistered``). Without a
+transform yet the frame stays 2D only (reason ``no_extrinsics``).
 Every reason is counted and handed out throttled through ``reasons`` (``ReasonLog``).
 """
 
@@ -29,7 +31,9 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .box_extent import DepthConfig, lift_detections, Objects3D, objects_on_rays
+from .extrinsics import RigidTransform, StaticTransforms
 from .pinhole import PinholeCamera
+from .unregistered import lift_unregistered
 
 __all__ = ['DepthFusion', 'ReasonLog']
 
@@ -65,14 +69,24 @@ class ReasonLog:
 
 
 class DepthFusion:
-    """Colour + registered depth -> Objects3D, with every failure counted and explained."""
+    """
+    Colour + depth (registered or not) -> Objects3D, every failure counted and explained.
+
+    ``depth_to_colour``: a fixed ``RigidTransform`` mapping depth-frame points into the
+    colour frame (the depth optical frame's pose in the colour optical frame), or None to
+    look the frames up in ``transforms`` (a ``StaticTransforms``, possibly shared).
+    """
 
     def __init__(self, config: DepthConfig = DepthConfig(), assume_registered: bool = False,
-                 marker_distance: float = 2.0, reasons: Optional[ReasonLog] = None):
+                 marker_distance: float = 2.0, reasons: Optional[ReasonLog] = None,
+                 depth_to_colour: Optional[RigidTransform] = None,
+                 transforms: Optional[StaticTransforms] = None):
         if not marker_distance > 0:
             raise ValueError(f'marker_distance must be positive, got {marker_distance}')
         self.config = config
         self.assume_registered = bool(assume_registered)
+        self.depth_to_colour = depth_to_colour
+        self.transforms = transforms if transforms is not None else StaticTransforms()
         self.marker_distance = float(marker_distance)
         self.reasons = reasons if reasons is not None else ReasonLog()
         self.colour_camera: Optional[PinholeCamera] = None
@@ -111,8 +125,9 @@ class DepthFusion:
         3D boxes of ``detections`` (colour pixels) from ``depth_m`` (float32 metres), or None.
 
         None (the frame is published in 2D only) when there is no depth camera_info, the
-        depth image does not match it or is not registered to the colour image; each reason
-        is counted. Objects without enough valid depth are marked invalid with their reason.
+        depth image does not match it, or it is another camera's and there is no transform
+        between the two frames yet; each reason is counted. Objects without enough valid
+        depth are marked invalid with their reason.
         """
         depth_cam = self.depth_camera
         if depth_cam is None:
@@ -124,23 +139,40 @@ class DepthFusion:
             self.reasons.note('depth_info_size', f'depth image is {w}x{h} but depth/'
                               f'camera_info is {depth_cam.width}x{depth_cam.height}: 2D only')
             return None
+        extrinsics = None
         if depth_frame != colour_frame and not self.assume_registered:
-            self.reasons.note('unregistered', f'depth frame {depth_frame!r} is not the colour '
-                              f'frame {colour_frame!r}: only depth registered to colour is '
-                              f"supported (enable the driver's aligned depth, or set "
-                              f'assume_registered if both names are one optical frame)')
-            return None
+            extrinsics = self.extrinsics(depth_frame, colour_frame)
+            if extrinsics is None:
+                self.reasons.note('no_extrinsics', f'no transform between the depth frame '
+                                  f'{depth_frame!r} and the colour frame {colour_frame!r} on '
+                                  f'/tf_static yet (nor depth_to_colour): 2D only')
+                return None
         width, height = colour_size
         colour_cam = self.colour_camera_for(width, height)
+        if colour_cam is None and extrinsics is not None:
+            self.reasons.note('no_colour_camera_info', 'no colour camera_info: depth of '
+                              'another camera cannot be projected into the colour image: '
+                              '2D only')
+            return None
         if colour_cam is None:
             self.reasons.note('no_colour_camera_info', 'no colour camera_info: colour pixels '
                               'mapped to depth pixels by the ratio of the image sizes')
             colour_cam = depth_cam.scaled_to(width, height)
-        objects = lift_detections(detections, depth_m, depth_cam, colour_cam, self.config)
+        if extrinsics is None:
+            objects = lift_detections(detections, depth_m, depth_cam, colour_cam, self.config)
+        else:
+            objects = lift_unregistered(detections, depth_m, depth_cam, colour_cam,
+                                        extrinsics, self.config)
         for reason in objects.reasons:
             if reason is not None:
                 self.reasons.note('no_valid_depth', f'object without 3D: {reason}')
         return objects
+
+    def extrinsics(self, depth_frame: str, colour_frame: str) -> Optional[RigidTransform]:
+        """Return the map of depth-frame points into the colour frame, None: not known."""
+        if self.depth_to_colour is not None:
+            return self.depth_to_colour
+        return self.transforms.lookup(colour_frame, depth_frame)
 
     def marker_objects(self, detections, colour_size: Tuple[int, int],
                        objects: Optional[Objects3D] = None) -> Optional[Objects3D]:

@@ -17,9 +17,12 @@
 The geometry comes from ``edge_perception.depth`` (``Objects3D``, metres, in the depth
 camera's optical frame: x right, y down, z forward, REP-103); the header is the depth
 image's (frame_id and stamp), or the colour image's for markers on camera rays. Each
-``Detection3D``: ``bbox.center.position`` = the 3D centre, identity orientation (the box is
-aligned with the optical frame), ``bbox.size`` = extent in metres, ``results[0]`` = class
-name and score with ``pose.pose.position`` = the centre, ``id`` = the track id when the
+``Detection3D``: ``bbox.center.position`` = the 3D centre, ``bbox.center.orientation`` = the
+box axes' orientation (identity for registered depth: the box is aligned with the optical
+frame; with depth of another camera, the colour camera's orientation in the depth frame,
+since the box is measured along the colour camera's axes), ``bbox.size`` = extent in metres,
+``results[0]`` = class name and score with ``pose.pose`` = the centre and orientation, ``id``
+= the track id when the
 detections carry ``tracker_id``, else the detection's index (as in the 2D message, so both
 refer to the same object). Objects without valid depth are left out of the 3D message.
 
@@ -36,7 +39,7 @@ from std_msgs.msg import ColorRGBA, Header
 from vision_msgs.msg import Detection3D, Detection3DArray, ObjectHypothesisWithPose
 from visualization_msgs.msg import Marker, MarkerArray
 
-from ..depth import decode_depth, Objects3D
+from ..depth import decode_depth, Objects3D, RigidTransform
 
 __all__ = ['decode_depth', 'detection_ids', 'detections_3d_msg', 'markers_3d']
 
@@ -61,6 +64,7 @@ def detections_3d_msg(objects: Objects3D, header: Header) -> Detection3DArray:
     names = list(dets.names)
     scores = np.asarray(dets.confidence, dtype=float).tolist()
     items = []
+    qx, qy, qz, qw = _orientation(objects)
     for i in np.flatnonzero(objects.valid).tolist():
         (x, y, z), (sx, sy, sz) = objects.center[i].tolist(), objects.size[i].tolist()
         det = Detection3D()
@@ -68,17 +72,26 @@ def detections_3d_msg(objects: Objects3D, header: Header) -> Detection3DArray:
         det.id = ids[i]
         det.bbox.center.position.x, det.bbox.center.position.y = x, y
         det.bbox.center.position.z = z
-        det.bbox.center.orientation.w = 1.0
+        orientation = det.bbox.center.orientation
+        orientation.x, orientation.y, orientation.z, orientation.w = qx, qy, qz, qw
         det.bbox.size.x, det.bbox.size.y, det.bbox.size.z = sx, sy, sz
         hypothesis = ObjectHypothesisWithPose()
         hypothesis.hypothesis.class_id = names[i]
         hypothesis.hypothesis.score = scores[i]
         hypothesis.pose.pose.position = det.bbox.center.position
-        hypothesis.pose.pose.orientation.w = 1.0
+        hypothesis.pose.pose.orientation = det.bbox.center.orientation
         det.results = [hypothesis]
         items.append(det)
     out.detections = items
     return out
+
+
+def _orientation(objects: Objects3D):
+    """Quaternion (x, y, z, w) of the objects' box axes (identity without a rotation)."""
+    if objects.rotation is None:
+        return 0.0, 0.0, 0.0, 1.0
+    return RigidTransform(np.asarray(objects.rotation, dtype=np.float64),
+                          np.zeros(3)).quaternion
 
 
 def _color(bgr, alpha: float = 1.0) -> ColorRGBA:
@@ -110,11 +123,12 @@ def markers_3d(objects: Optional[Objects3D], header: Header, skeleton: Sequence 
     markers = [clear]
     if objects is None:
         return MarkerArray(markers=markers)
+    axes = np.eye(3) if objects.rotation is None else np.asarray(objects.rotation, float)
     for i in np.flatnonzero(objects.valid).tolist():
         color = _color(colors[i] if colors else (0, 255, 0))
         centre, half = objects.center[i], objects.size[i] / 2
-        corners = [centre + half * np.array([1 if c & 1 else -1, 1 if c & 2 else -1,
-                                             1 if c & 4 else -1]) for c in range(8)]
+        corners = [centre + axes @ (half * np.array([1 if c & 1 else -1, 1 if c & 2 else -1,
+                                                     1 if c & 4 else -1])) for c in range(8)]
         edges = _EDGES if half[2] > 0 else [e for e in _EDGES if not e[0] & 4 and not e[1] & 4]
         box = _marker(header, 'boxes', i, Marker.LINE_LIST, color)
         box.scale.x = float(line_width)

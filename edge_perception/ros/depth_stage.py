@@ -12,13 +12,18 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-The ``use_depth`` result stage: 3D boxes from a registered depth image, metric markers.
+The ``use_depth`` result stage: 3D boxes from a depth image (registered or not), metric markers.
 
 Per camera (topics next to its ``image``; relative names, so namespaces and remapping apply):
 subscribes ``camera_info`` (the colour camera) and, with ``use_depth``, ``depth``
-(sensor_msgs/Image, registered to the colour image) and ``depth/camera_info``; publishes
-``detections_3d`` (vision_msgs/Detection3DArray, the depth image's header) and ``markers``
-(visualization_msgs/MarkerArray in metres: boxes, and skeletons for pose).
+(sensor_msgs/Image, registered to the colour image or not) and ``depth/camera_info``;
+publishes ``detections_3d`` (vision_msgs/Detection3DArray, the depth image's header: in the
+depth camera's optical frame) and ``markers`` (visualization_msgs/MarkerArray in metres: boxes,
+and skeletons for pose). Depth whose frame_id is not the colour image's is another camera:
+its extrinsics are ``depth_to_colour`` when set, else the chain between the two optical
+frames in ``/tf_static`` (tf2_msgs/TFMessage, transient local, one subscription per node,
+composed by ``StaticTransforms``: tf2_ros has no PyPI wheel); frames without one are 2D only
+(``depth_no_extrinsics``).
 
 The 2D outputs never wait for depth: each frame's detections are handed to a
 ``StampSynchroniser`` and published at once; only the 3D output waits, for the depth image
@@ -27,9 +32,9 @@ stamped closest to the frame (within ``depth_slop``), at most ``depth_max_wait``
 (``depth_unmatched`` in /diagnostics) and gets no 3D message. ``class_id`` in the 3D message
 follows ``class_id_format`` as in ``detections``; ``id`` is the 2D message's id. Markers come
 from the depth when there is some, else lie on the camera rays at ``marker_distance`` (from
-camera_info), else are not published (said once). Every reason (no camera_info,
-unregistered depth, objects without valid depth) is counted in /diagnostics
-(``depth_<reason>``) and logged throttled.
+camera_info), else are not published (said once). Every reason (no camera_info, no
+extrinsics, objects without valid depth) is counted in /diagnostics (``depth_<reason>``) and
+logged throttled.
 ``DepthFusion`` is used under one lock per camera (its ReasonLog is not thread-safe).
 """
 
@@ -37,8 +42,9 @@ import threading
 from typing import Dict, List
 
 import numpy as np
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
+from tf2_msgs.msg import TFMessage
 from vision_msgs.msg import Detection3DArray
 from visualization_msgs.msg import MarkerArray
 
@@ -47,7 +53,8 @@ from .messages import class_labels
 from .outputs import join
 from .qos import image_qos
 from .stages import FrameResult, ResultStage
-from ..depth import DepthConfig, DepthFusion, stamp_ns, StampSynchroniser
+from ..depth import (DepthConfig, DepthFusion, RigidTransform, stamp_ns, StampSynchroniser,
+                     StaticTransforms)
 from ..drawing import class_color
 from ..preprocess import YuvFrame
 from ..results import Detections
@@ -55,6 +62,24 @@ from ..results import Detections
 __all__ = ['DepthStage']
 
 POLL_PERIOD = 0.05      # seconds: decides colour frames whose wait for depth is over
+TF_STATIC = '/tf_static'
+#: tf2_ros's static listener QoS: every latched transform of every broadcaster
+TF_STATIC_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
+                           durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def depth_to_colour_transform(values):
+    """Return the ``depth_to_colour`` parameter as a RigidTransform (None: empty)."""
+    values = [] if values is None else list(values)
+    if not values:
+        return None
+    if any(isinstance(v, (bool, str, bytes)) for v in values):
+        raise ValueError(f'depth_to_colour must be numbers [x, y, z, qx, qy, qz, qw], got '
+                         f'{values!r}')
+    try:
+        return RigidTransform.from_xyz_quaternion(values)
+    except ValueError as exc:
+        raise ValueError(f'depth_to_colour: {exc}') from None
 
 
 class _CameraDepth:
@@ -76,8 +101,14 @@ class DepthStage(ResultStage):
 
     def __init__(self, use_depth: bool, slop: float = 0.05, max_wait: float = 0.1,
                  assume_registered: bool = False, marker_distance: float = 2.0,
-                 skeleton=(), keypoint_threshold: float = 0.5, markers: bool = True):
-        """Check the settings (ValueError with the reason); topics are made at configure."""
+                 skeleton=(), keypoint_threshold: float = 0.5, markers: bool = True,
+                 depth_to_colour=None):
+        """
+        Check the settings (ValueError with the reason); topics are made at configure.
+
+        ``depth_to_colour``: [x, y, z, qx, qy, qz, qw] or empty; None: read the node's
+        ``depth_to_colour`` parameter at configure (when it has one).
+        """
         self.use_depth = bool(use_depth)
         self._slop, self._max_wait = float(slop), float(max_wait)
         StampSynchroniser(self._slop, self._max_wait)           # checks them
@@ -90,13 +121,22 @@ class DepthStage(ResultStage):
         self._node = None
         self._cameras: Dict[str, _CameraDepth] = {}
         self._timer = None
+        self._fixed = None if depth_to_colour is None else \
+            depth_to_colour_transform(depth_to_colour)
+        self._given = depth_to_colour is not None
+        self._transforms = StaticTransforms()
+        self._tf_subscription = None
 
     def configure(self, node) -> None:
         """Create each camera's subscriptions and publishers (relative to its image topic)."""
         self._node = node
+        if not self._given and node.has_parameter('depth_to_colour'):
+            self._fixed = depth_to_colour_transform(node.get_parameter('depth_to_colour').value)
         for prefix in node.camera_prefixes:
             cam = _CameraDepth(prefix, DepthFusion(self._config, self._assume_registered,
-                                                   self._marker_distance),
+                                                   self._marker_distance,
+                                                   depth_to_colour=self._fixed,
+                                                   transforms=self._transforms),
                                self._synchroniser() if self.use_depth else None)
             self._cameras[prefix] = cam
             cam.subscriptions.append(node.create_subscription(
@@ -118,6 +158,19 @@ class DepthStage(ResultStage):
                                                10)
         if self.use_depth:
             self._timer = node.create_timer(POLL_PERIOD, self._poll)
+            if self._fixed is None:
+                self._tf_subscription = node.create_subscription(
+                    TFMessage, TF_STATIC, self._on_tf_static, TF_STATIC_QOS)
+
+    def _on_tf_static(self, msg) -> None:
+        """Keep the static transforms (bad ones counted on the first camera, said throttled)."""
+        refused = self._transforms.add_message(msg)
+        cams = list(self._cameras.values())[:1]
+        for cam in cams if refused else ():
+            with cam.lock:
+                cam.fusion.reasons.note('bad_tf_static', f'{refused} transform(s) on '
+                                        f'{TF_STATIC} refused (zero quaternion or not finite)')
+                self._log(cam)
 
     def _synchroniser(self) -> StampSynchroniser:
         return StampSynchroniser(self._slop, self._max_wait)
@@ -228,6 +281,9 @@ class DepthStage(ResultStage):
             # destroy, not cancel: see PerceptionNode._destroy_publishers
             timer, self._timer = self._timer, None
             node.destroy_timer(timer)
+        if self._tf_subscription is not None:
+            sub, self._tf_subscription = self._tf_subscription, None
+            node.destroy_subscription(sub)
         for cam in self._cameras.values():
             for sub in cam.subscriptions:
                 node.destroy_subscription(sub)

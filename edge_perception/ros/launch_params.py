@@ -48,7 +48,7 @@ NODE_ARGUMENTS = (
     ('use_depth', '', "true: also subscribe depth and publish detections_3d ('' = the "
      "params_file's, else false)"),
     ('camera_info', '', "colour camera_info topic ('' = camera_info next to the image topic)"),
-    ('depth', '', "depth image topic, registered to the colour image ('' = depth)"),
+    ('depth', '', "depth image topic, registered to the colour image or not ('' = depth)"),
     ('depth_camera_info', '', "depth camera_info topic ('' = camera_info next to the depth "
      'topic, else depth/camera_info)'),
 )

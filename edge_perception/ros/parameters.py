@@ -301,8 +301,9 @@ def depth_parameters():
     """Return (name, default, descriptor) of 3D from depth (detect, segment, pose)."""
     return [
         ('use_depth', False, descriptor(
-            T.PARAMETER_BOOL, 'Subscribe depth (sensor_msgs/Image registered to the colour '
-            'image, 16UC1 mm or 32FC1 m), depth/camera_info and camera_info (next to image); '
+            T.PARAMETER_BOOL, 'Subscribe depth (sensor_msgs/Image, 16UC1 mm or 32FC1 m, '
+            'registered to the colour image or not), depth/camera_info and camera_info (next '
+            'to image), and /tf_static for unregistered depth; '
             'publish detections_3d (vision_msgs/Detection3DArray) and markers in metres.',
             read_only=True)),
         ('depth_slop', 0.05, descriptor(
@@ -315,6 +316,12 @@ def depth_parameters():
         ('assume_registered', False, descriptor(
             T.PARAMETER_BOOL, 'Take depth with another frame_id than the colour image as '
             'registered to it (drivers naming one optical frame twice).', read_only=True)),
+        # dynamic_typing: an empty list default is typed BYTE_ARRAY by rclpy (see classes)
+        ('depth_to_colour', [], descriptor(
+            T.PARAMETER_DOUBLE_ARRAY, 'Pose of the depth optical frame in the colour optical '
+            'frame [x, y, z, qx, qy, qz, qw] (m; p_colour = R p_depth + t) for depth not '
+            'registered to the colour image; empty: from /tf_static.', read_only=True,
+            constraints='empty or 7 numbers', dynamic_typing=True)),
         ('marker_distance', 2.0, descriptor(
             T.PARAMETER_DOUBLE, 'Without depth, markers are drawn on the camera rays at this '
             'distance (m), from camera_info.', read_only=True, float_range=(0.01, 1000.0))),
