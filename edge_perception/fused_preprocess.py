@@ -31,7 +31,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from .yuv_frames import bgr_to_nv12, i420_into_nv12, nv12_planes, YuvFrame
+from .yuv_frames import i420_into_nv12, nv12_planes, YuvFrame
+from .yuv_range import bgr_to_i420, bgr_to_nv12_in
 
 
 def rows_read_by_resize(src_h: int, new_h: int, interpolation: int) -> Optional[np.ndarray]:
@@ -47,6 +48,23 @@ def rows_read_by_resize(src_h: int, new_h: int, interpolation: int) -> Optional[
     if k % 2 == 0:
         return None
     return np.arange((k - 1) // 2, src_h, k)
+
+
+def point_sampled(src_w: int, src_h: int, new_w: int, new_h: int, interpolation: int) -> int:
+    """
+    Return INTER_NEAREST_EXACT where an INTER_LINEAR resize only picks pixels, else as given.
+
+    When each side shrinks by an odd whole factor k (or stays), INTER_LINEAR reads source
+    pixel k * x + (k - 1) / 2 with weight 1 (``rows_read_by_resize``); INTER_NEAREST_EXACT
+    reads floor((x + 0.5) * k), the same pixel, at a fraction of the cost (1920x1080 ->
+    640x360: 0.17 ms instead of 0.44). The tests hold the two to the same bytes.
+    """
+    if interpolation != cv2.INTER_LINEAR or (new_w, new_h) == (src_w, src_h):
+        return interpolation
+    for src, new in ((src_w, new_w), (src_h, new_h)):
+        if src != new and rows_read_by_resize(src, new, interpolation) is None:
+            return interpolation
+    return getattr(cv2, 'INTER_NEAREST_EXACT', interpolation)     # OpenCV >= 4.5.1
 
 
 def _into(out: np.ndarray, dst: np.ndarray) -> None:
@@ -74,14 +92,15 @@ def write_resized(source, new_w: int, new_h: int, interpolation: int, rgb: bool,
             if new_w == src_w:
                 dst[...] = part
             else:                                         # a horizontal-only resize
-                _into(cv2.resize(part, (new_w, new_h), dst=dst, interpolation=interpolation),
-                      dst)
+                across = point_sampled(src_w, new_h, new_w, new_h, interpolation)
+                _into(cv2.resize(part, (new_w, new_h), dst=dst, interpolation=across), dst)
             return
         full = source.convert(rgb)                        # the whole frame, then resize
         _into(cv2.resize(full, (new_w, new_h), dst=dst, interpolation=interpolation), dst)
         return
     src_h, src_w = source.shape[:2]
     same = (new_w, new_h) == (src_w, src_h)
+    interpolation = point_sampled(src_w, src_h, new_w, new_h, interpolation)
     if source.ndim == 2:                                  # grey: resize one channel, then 3
         small = source if same else cv2.resize(source, (new_w, new_h),
                                                interpolation=interpolation)
@@ -124,16 +143,23 @@ def letterbox_tensor(source, spec, box, interpolation: int,
         fill_border(padded[0], box, spec.pad_value)
         write_resized(source, w, h, interpolation, rgb, padded[0, y:y + h, x:x + w])
         if spec.color == 'nv12':
-            return bgr_to_nv12(padded[0])
+            return bgr_to_nv12_in(padded[0], spec.yuv_range)
         if spec.layout == 'nchw':
             return np.ascontiguousarray(padded.transpose(0, 3, 1, 2))
         return padded
     content = np.empty((h, w, 3), np.uint8)
-    write_resized(source, w, h, interpolation, rgb, content)
+    nchw = spec.layout == 'nchw'
+    write_resized(source, w, h, interpolation, rgb and not nchw, content)
     pad = spec.pad_value
-    if spec.layout == 'nchw':
+    if nchw:
         tensor = np.empty((1, 3, height, width), np.float32)
-        for channel, plane in enumerate(cv2.split(content)):
+        # split into numpy-allocated planes (cv2.split's own outputs cost up to 10x more), in
+        # the model's channel order: the BGR -> RGB swap is free here
+        planes = np.empty((3, h, w), np.uint8)
+        order = [planes[2], planes[1], planes[0]] if rgb else list(planes)
+        for out, dst in zip(cv2.split(content, order), order):
+            _into(out, dst)
+        for channel, plane in enumerate(planes):
             table = tables[channel]
             fill_border(tensor[0, channel], box, table[pad])
             view = tensor[0, channel, y:y + h, x:x + w]
@@ -158,20 +184,23 @@ def _nv12_tensor(source, spec, box, interpolation: int) -> np.ndarray:
     content converts by itself, straight into the planes.
     """
     x, y, w, h = box
-    content = np.empty((h, w, 3), np.uint8)
-    write_resized(source, w, h, interpolation, False, content)
+    if isinstance(source, np.ndarray) and source.ndim == 3 and source.shape[:2] == (h, w):
+        content = source                                  # no resize: convert the frame itself
+    else:
+        content = np.empty((h, w, 3), np.uint8)
+        write_resized(source, w, h, interpolation, False, content)
     nv12 = np.empty(spec.height * spec.width * 3 // 2, np.uint8)
     y_plane, uv_plane = nv12_planes(nv12, spec.width, spec.height)
-    pad_y, pad_uv = _pad_yuv(spec.pad_value)
+    pad_y, pad_uv = _pad_yuv(spec.pad_value, spec.yuv_range)
     fill_border(y_plane, box, pad_y)
     # each U, V pair as one 16-bit value: one plain fill instead of a 2-value broadcast
     fill_border(uv_plane.view(np.uint16)[..., 0], (x // 2, y // 2, w // 2, h // 2), pad_uv)
-    i420_into_nv12(cv2.cvtColor(content, cv2.COLOR_BGR2YUV_I420), y_plane[y:y + h, x:x + w],
+    i420_into_nv12(bgr_to_i420(content, spec.yuv_range), y_plane[y:y + h, x:x + w],
                    uv_plane[y // 2:(y + h) // 2, x // 2:(x + w) // 2])
     return nv12
 
 
-def _pad_yuv(value: int):
-    """Return Y and the U, V pair (as one uint16) of a grey pad pixel, as OpenCV gives them."""
-    i420 = cv2.cvtColor(np.full((2, 2, 3), value, np.uint8), cv2.COLOR_BGR2YUV_I420).reshape(-1)
+def _pad_yuv(value: int, yuv_range: str = 'video'):
+    """Return Y and the U, V pair (as one uint16) of a grey pad pixel in ``yuv_range``."""
+    i420 = bgr_to_i420(np.full((2, 2, 3), value, np.uint8), yuv_range).reshape(-1)
     return int(i420[0]), i420[4:6].copy().view(np.uint16)[0]

@@ -65,6 +65,8 @@ def _input_spec(spec: ModelSpec, backend) -> InputSpec:
             fields['height'], fields['width'] = h, w
     if getattr(backend, 'input_color', None):   # e.g. 'nv12' for the RDK BPU backend
         fields['color'] = backend.input_color
+    if getattr(backend, 'input_yuv_range', None):   # the NV12 range the model decodes
+        fields['yuv_range'] = backend.input_yuv_range
     fields.update(spec.input)
     try:
         return InputSpec(**fields)

@@ -33,6 +33,7 @@ import numpy as np
 from .fused_preprocess import letterbox_tensor
 # the YUV frames and the vendor's BGR -> NV12 live in yuv_frames; their home used to be here
 from .yuv_frames import bgr_to_nv12, check_nv12_size, Nv12Frame, Yuv422Frame, YuvFrame
+from .yuv_range import bgr_to_nv12_in, check_yuv_range
 
 __all__ = ['InputSpec', 'Letterbox', 'letterbox', 'letterbox_geometry', 'center_crop',
            'to_tensor', 'as_bgr', 'preprocess', 'value_tables', 'tuple3', 'bgr_to_nv12',
@@ -59,6 +60,8 @@ class InputSpec:
     runtimes take it; it needs dtype uint8 and an even width and height.
     interpolation: how every resize of the source is done (INTERPOLATIONS): 'linear' (default,
     ultralytics' and the vendors'), 'area' or 'nearest'.
+    yuv_range: the BT.601 range of an NV12 input (``yuv_range.YUV_RANGES``): 'video' (OpenCV's,
+    the default) or 'full' (what an RDK model built with hb_mapper's default decodes).
     """
 
     height: int = 640
@@ -71,6 +74,7 @@ class InputSpec:
     resize: str = 'letterbox'
     pad_value: int = 114
     interpolation: str = 'linear'
+    yuv_range: str = 'video'
 
     def __post_init__(self):
         checks = (('layout', LAYOUTS), ('dtype', DTYPES), ('color', COLORS),
@@ -84,6 +88,7 @@ class InputSpec:
             raise ValueError(f'mean {self.mean} and std {self.std} need 3 values, std > 0')
         if not 0 <= self.pad_value <= 255:
             raise ValueError(f'pad_value {self.pad_value} must be within 0..255')
+        check_yuv_range(self.yuv_range)
         if self.color == 'nv12':
             if self.dtype != 'uint8':
                 raise ValueError(f'input color nv12 needs dtype uint8, not {self.dtype}')
@@ -257,7 +262,7 @@ def preprocess(image_bgr, spec: InputSpec) -> Tuple[np.ndarray, Letterbox]:
         image = as_bgr(image_bgr.to_bgr() if isinstance(image_bgr, YuvFrame) else image_bgr)
         boxed, info = center_crop(image, spec.width, spec.height, spec.interpolation)
         if spec.color == 'nv12':
-            return bgr_to_nv12(boxed), info
+            return bgr_to_nv12_in(boxed, spec.yuv_range), info
         if spec.color == 'rgb':
             boxed = cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB)
         return to_tensor(boxed, spec), info

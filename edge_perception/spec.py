@@ -118,13 +118,14 @@ def _input_fields(raw: dict, where: str) -> Dict[str, object]:
             fields['height'], fields['width'] = size
         elif key in ('mean', 'std'):
             fields[key] = tuple3(value, f'{where}: input.{key}')
-        elif key in ('layout', 'dtype', 'color', 'resize', 'interpolation'):
+        elif key in ('layout', 'dtype', 'color', 'resize', 'interpolation', 'yuv_range'):
             fields[key] = str(value).lower()
         elif key == 'pad_value':
             fields[key] = int(value)
         else:
             raise ModelLoadError(f'{where}: unknown input key {key!r} (size, layout, dtype, '
-                                 'color, mean, std, resize, pad_value, interpolation)')
+                                 'color, mean, std, resize, pad_value, interpolation, '
+                                 'yuv_range)')
     try:
         InputSpec(**fields)       # validate values early, with the card named
     except ValueError as exc:

@@ -223,6 +223,10 @@ class RdkBpuBackend(Backend):
             raise ValueError(f'backend rdk: threads {threads!r} must be an integer >= 0')
         #: 'nv12' for NV12 image models; Model._input_spec reads it.
         self.input_color: Optional[str] = None
+        #: the BT.601 range the model decodes NV12 in: 'full' is what hb_mapper's default
+        #: (input_space_and_range: regular, the vendor's model zoo builds) compiles; a card's
+        #: input.yuv_range ('video' for a bt601_video build) overrides it.
+        self.input_yuv_range = 'full'
         self.path = str(path)
         self.runtime = _pick_runtime(runtime, self.path)
         self.bpu_core = _bpu_core(bpu_core, self.runtime)

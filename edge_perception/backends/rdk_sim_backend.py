@@ -15,8 +15,10 @@
 PC validation of an RDK build: the int8 model hb_mapper made, run on the CPU or in hbdk-sim.
 
 It shows what the BPU will detect before a board is flashed, through the same pre-processing
-(NV12 in, as on the board: a BGR frame is letterboxed and converted as the rdk backend does, an
-NV12 frame of the input size goes in unconverted) and the same decoders. Two engines, by file:
+(NV12 in, as on the board: a BGR frame is letterboxed and converted as the rdk backend does, in
+the range the model decodes (``input_yuv_range``: read from its ``HzPreprocess`` or the .bin's
+metadata), an NV12 frame of the input size goes in unconverted) and the same decoders. Two
+engines, by file:
 
 - ``*_quantized_model.onnx`` (written by ``hb_mapper makertbin`` beside the ``.bin``): run by
   the toolchain's ``HB_ONNXRuntime`` on the BPU's view of the frame (YUV444 int8, chroma
@@ -38,6 +40,17 @@ from . import BACKENDS
 from .base import Backend
 from ..affinity import pinned
 from ..errors import BackendUnavailableError, ModelLoadError
+
+
+def preprocess_range(input_type: str) -> str:
+    """
+    Return the NV12 range an HzPreprocess ``input_type`` decodes ('full' or 'video').
+
+    hb_mapper 1.24.3 writes ``YUV_BT601_VIDEO_RANGE_128`` for input_space_and_range
+    bt601_video and ``YUV_BT601_FULL_RANGE_128`` for regular.
+    """
+    return 'video' if 'VIDEO' in input_type.upper() else 'full'
+
 
 NOT_QUANTIZED = ('is not a quantized RDK model: give the *_quantized_model.onnx or the .bin '
                  'that `edge-perception convert --target rdk_x5` (hb_mapper makertbin) wrote')
@@ -101,6 +114,7 @@ class RdkSimulatorBackend(Backend):
                                  'not an NV12-compiled model (input_type_rt: nv12); rdk_sim '
                                  'feeds NV12 only')
         self._height, self._width = dims[1], dims[2]
+        self.input_yuv_range = preprocess_range(kind)
         self.metadata = {p.key: p.value for p in proto.metadata_props}
         self._session = HB_ONNXRuntime(onnx_model=proto)
         self._input_name = self._session.input_names[0]
@@ -117,6 +131,7 @@ class RdkSimulatorBackend(Backend):
             raise ModelLoadError(f'{self.path}: input tensor_type {entry["tensor_type"]}; '
                                  'rdk_sim feeds NV12 models only (input_type_rt: nv12)')
         self._height, self._width = entry['shape'][2:]
+        self.input_yuv_range = self._info['yuv_range']
         self.output_shapes = [tuple(o['shape']) for o in self._info['outputs']]
         self.engine = 'hbdk-sim'
         self.input_shape = (1, 3, self._height, self._width)

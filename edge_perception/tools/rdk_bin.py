@@ -54,7 +54,8 @@ def read_bin(path: str) -> Dict[str, object]:
     Return what an RDK .bin declares, as a JSON-ready dict.
 
     Keys: ``file``, ``graph``, ``march``, ``versions`` (hb_mapper, hbdk, hbdk runtime,
-    horizon_nn), ``input_type_rt``, ``bpu_graph`` (the subgraph name hbdk-sim runs),
+    horizon_nn), ``input_type_rt``, ``input_space_and_range``, ``yuv_range`` (``yuv_range_of``),
+    ``bpu_graph`` (the subgraph name hbdk-sim runs),
     ``bpu_outputs`` (its output tensors, in hbdk-sim's order),
     ``inputs`` (name, tensor_type, layout, shape as pyeasy_dnn reports it, and the BPU
     tensor's element type and shape), ``outputs`` (name, element type, shape, layout, and for
@@ -119,10 +120,23 @@ def read_bin(path: str) -> Dict[str, object]:
                      'hbdk_runtime': info.get('HBDK_RUNTIME_VERSION', '').strip(),
                      'horizon_nn': info.get('HORIZON_NN_VERSION', '').strip()},
         'input_type_rt': info.get('INPUT_TYPE_RT', '').strip(),
+        'input_space_and_range': info.get('INPUT_SPACE_AND_RANGE', '').strip().strip(';'),
+        'yuv_range': yuv_range_of(info),
         'bpu_graph': bpu[0].name, 'bpu_outputs': list(bpu[0].output),
         'inputs': inputs, 'outputs': outputs,
         'cpu_nodes': sorted({n.op_type for n in graph.node if n.op_type != 'BPU'}),
     }
+
+
+def yuv_range_of(info: Dict[str, str]) -> str:
+    """
+    Return the NV12 range ('full' or 'video') a .bin's metadata says its input decodes.
+
+    hb_mapper records ``INPUT_SPACE_AND_RANGE`` (``regular`` = full range, its default;
+    ``bt601_video``) and, for a bt601_video build, ``INPUT_TYPE_RT`` ``yuv420sp_bt601_video``.
+    """
+    text = f"{info.get('INPUT_SPACE_AND_RANGE', '')} {info.get('INPUT_TYPE_RT', '')}"
+    return 'video' if 'bt601_video' in text else 'full'
 
 
 def extract_hbm(path: str, folder: str) -> str:

@@ -37,6 +37,7 @@ from . import rdk_toolchain
 from .calibration import calibration_images
 from .rdk_calibration import write_calibration
 from ..errors import ConfigError
+from ..yuv_range import MAPPER_SPACE_AND_RANGE, YUV_RANGES
 
 
 def _card_input(model: str, card_dir: str) -> dict:
@@ -52,10 +53,33 @@ def _card_input(model: str, card_dir: str) -> dict:
     return {}
 
 
+def _record_yuv_range(card: str, yuv_range: str) -> None:
+    """Write ``input.yuv_range`` into the card: the NV12 range the .bin decodes."""
+    with open(card, encoding='utf-8') as f:
+        text = f.read()
+    data = yaml.safe_load(text) or {}
+    section = data.get('input') if isinstance(data.get('input'), dict) else {}
+    if section.get('yuv_range') == yuv_range:
+        return
+    section['yuv_range'] = yuv_range
+    data['input'] = section
+    with open(card, 'w', encoding='utf-8') as f:
+        yaml.safe_dump(data, f, sort_keys=False)
+
+
 def convert_rdk_toolchain(model: str, target: str, calibration=None, algorithm: str = 'normal',
                           method: str = 'channel', output: Optional[str] = None,
-                          dtype: str = 'int8', optimize: str = 'O3'):
-    """Build ``model`` into an RDK .bin with hb_mapper for ``target``; update the card."""
+                          dtype: str = 'int8', optimize: str = 'O3', yuv_range: str = 'full',
+                          node_precision: Optional[dict] = None):
+    """
+    Build ``model`` into an RDK .bin with hb_mapper for ``target``; update the card.
+
+    yuv_range: the NV12 range the .bin decodes (``full``: hb_mapper's default
+    ``input_space_and_range: regular``; ``video``: ``bt601_video``, for a camera that delivers
+    video range); calibration is converted in it and the card records it (``input.yuv_range``).
+    node_precision: {node name: 'int16' | 'cpu'} (``rdk_hybrid``): the mapper's node-level
+    settings (``model_parameters.node_info``).
+    """
     from .convert import (_card_reference, _stem, ConvertResult, default_output,
                           RDK_CALIBRATION, RDK_TARGETS, rdk_config, update_card)
     from ..backends.rknn_sim_backend import _onnx_input
@@ -67,6 +91,8 @@ def convert_rdk_toolchain(model: str, target: str, calibration=None, algorithm: 
     if algorithm not in RDK_CALIBRATION:
         raise ConfigError(f'{target}: the vendor compiler has no {algorithm!r} calibration; use '
                           f'{" or ".join(RDK_CALIBRATION)}')
+    if yuv_range not in YUV_RANGES:
+        raise ConfigError(f'yuv_range {yuv_range!r}: use one of {", ".join(YUV_RANGES)}')
     if optimize not in rdk_toolchain.OPTIMIZE_LEVELS:
         raise ConfigError(f'optimize {optimize!r}: use one of '
                           f'{", ".join(rdk_toolchain.OPTIMIZE_LEVELS)}')
@@ -84,10 +110,14 @@ def convert_rdk_toolchain(model: str, target: str, calibration=None, algorithm: 
     interpolation = str(convention.get('interpolation', 'linear'))
     calibration_dir = os.path.join(folder, 'calibration_data_rgb_f32')
     files = write_calibration(calibration_images(calibration), calibration_dir, width, height,
-                              pad_value, interpolation)
+                              pad_value, interpolation, yuv_range)
     prefix = f'{_stem(model)}_{soc}'
     config = rdk_config(model, target, calibration_dir, folder, prefix, algorithm, method)
     config['compiler_parameters']['optimize_level'] = optimize
+    config['input_parameters']['input_space_and_range'] = MAPPER_SPACE_AND_RANGE[yuv_range]
+    if node_precision:
+        from .rdk_hybrid import node_info
+        config['model_parameters']['node_info'] = node_info(node_precision)
     config_path = os.path.join(folder, f'{prefix}_hb_mapper.yaml')
     with open(config_path, 'w', encoding='utf-8') as f:
         yaml.safe_dump(config, f, sort_keys=False)
@@ -95,7 +125,8 @@ def convert_rdk_toolchain(model: str, target: str, calibration=None, algorithm: 
     result = ConvertResult(model=model, target=target, dtype=dtype, output=config_path, card='',
                            calibration_files=len(files),
                            info={'march': march, 'optimize': optimize, 'config': config_path,
-                                 'pad_value': pad_value})
+                                 'pad_value': pad_value, 'yuv_range': yuv_range,
+                                 'node_precision': dict(node_precision or {})})
     if not rdk_toolchain.available():
         result.next_step = (f'the D-Robotics toolchain is not installed here, so only the '
                             f'config and calibration were written to {folder} and the card is '
@@ -113,6 +144,7 @@ def convert_rdk_toolchain(model: str, target: str, calibration=None, algorithm: 
                           f'(log: {os.path.join(folder, "hb_mapper_makertbin.log")})')
     card = update_card(model, 'rdk', _card_reference(binary, soc, card_dir), card_dir, metadata)
     card = update_card(model, 'rdk_sim', os.path.relpath(quantized, card_dir), card_dir)
+    _record_yuv_range(card, yuv_range)
     from .rdk_bin import read_bin
     info = read_bin(binary)
     result.output, result.card = binary, card
@@ -127,4 +159,25 @@ def convert_rdk_toolchain(model: str, target: str, calibration=None, algorithm: 
                         f'board; see its detections here first with load_model(card, '
                         f"backend='rdk_sim'), and check it with `edge-perception verify "
                         f'{model} --target {target} --bin {binary} --images DIR`')
+    return result
+
+
+def convert_rdk_hybrid(model: str, target: str, hybrid, images=None, calibration=None,
+                       output: Optional[str] = None, optimize: str = 'O0',
+                       yuv_range: str = 'full', **options):
+    """
+    ``convert --target rdk_x5 --hybrid auto|NODE[:int16|int16_in|cpu],...`` (``rdk_hybrid``).
+
+    images: what auto verifies each build on (default: the calibration images). The builds
+    go to ``<output>/step<i>``; the card names the kept one; ``info`` holds the search.
+    """
+    from .convert import default_output
+    from .rdk_hybrid import hybrid_build
+    if options.get('dtype', 'int8') != 'int8':
+        raise ConfigError(f'{target}: the BPU runs int8 models (with int16 nodes) only')
+    if images is None and calibration is None:
+        raise ConfigError('--hybrid auto on RDK verifies each build: give --calib or --images')
+    folder = os.path.abspath(output or default_output(model, target, 'int8'))
+    result, _ = hybrid_build(model, target, calibration, images or calibration, hybrid, folder,
+                             optimize=optimize, yuv_range=yuv_range)
     return result

@@ -123,8 +123,8 @@ def test_rdk_sim_detects_the_squares_where_fp32_does(built):
         (j,) = [k for k in range(len(reference))
                 if np.abs(reference.xyxy[k].reshape(2, 2).mean(0) - centre).max() < 2.0]
         assert simulated.names[i] == reference.names[j] == name
-        # the box side grows with the cell's brightness, which the BPU's full-range reading
-        # of video-range NV12 lowers (test_the_bpu_reads_nv12_as_full_range_bt601)
+        # the box side grows with the cell's brightness (the NV12 range matters:
+        # test_rdk_colour_range.py)
         assert iou(simulated.xyxy[i], reference.xyxy[j]) > 0.9
 
 
@@ -168,10 +168,10 @@ def test_the_bpu_reads_nv12_as_full_range_bt601(built):
     """
     Show that the compiled model reads NV12 as full-range BT.601 (HzPreprocess).
 
-    Its first node decodes YUV_BT601_FULL_RANGE; OpenCV's BGR -> I420 (the runtime's and the
-    vendor demos' NV12) is video range. So int8 scores follow fp32 on the full-range decode of
-    the frame, not fp32 on the image: the colour range, not quantisation, is what lowers them
-    (README finding).
+    Its first node decodes YUV_BT601_FULL_RANGE (hb_mapper's default input_space_and_range,
+    regular): int8 scores follow fp32 on the full-range decode of the NV12 frame and differ
+    from its video-range decode (OpenCV's BGR -> I420, the vendor demos' NV12), which is why
+    the runtime converts BGR frames in the range the card records (full here).
     """
     import onnxruntime
     from horizon_tc_ui.hb_onnxruntime import HB_ONNXRuntime

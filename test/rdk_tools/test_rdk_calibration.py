@@ -17,7 +17,9 @@ RDK calibration and BPU input, held against the toolchain's own transformers (no
 The oracle is hb_mapper's code itself (``horizon_tc_ui``): ``get_raw_transformer('nv12',
 'rgb', ...)`` is the chain makertbin applies to each calibration tensor file (RGB -> NV12 ->
 YUV444 -> -128), ``RGB2NV12Transformer`` its NV12 step and ``NV12ToYUV444Transformer`` the
-BPU's view of an NV12 frame.
+BPU's view of an NV12 frame; ``get_raw_transformer('yuv420sp_bt601_video', ...)`` the chain of
+a ``bt601_video`` build (RGB -> video-range YUV444 -> -128, per pixel), and
+``rgb2bt601_full_range`` the full-range BT.601 our BGR -> NV12 must produce for a default build.
 """
 
 import os
@@ -25,6 +27,7 @@ import os
 from edge_perception.samples import sample_images
 from edge_perception.tools.rdk_calibration import (bpu_input, calibration_tensor,
                                                    runtime_nv12, write_calibration)
+from edge_perception.yuv_range import bgr_to_nv12_in
 import numpy as np
 import pytest
 
@@ -83,8 +86,40 @@ def test_the_plain_letterboxed_rgb_is_not_what_the_runtime_feeds():
     boxed = letterbox(image, 320, 320, 114)[0]
     plain = cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB).transpose(2, 0, 1).astype(np.float32)
     theirs = RGB2NV12Transformer(data_format='CHW').run_transform(plain).reshape(-1)
-    runtime = runtime_nv12(image, 320, 320)
-    assert np.mean(theirs != runtime) > 0.5          # full range vs OpenCV's BT.601 video range
+    full = runtime_nv12(image, 320, 320)             # the default build's range: full
+    assert 0 < np.mean(theirs != full) < 0.05        # its truncation vs our rounding: by 1
+    assert np.abs(theirs.astype(np.int16) - full).max() == 1
+    video = runtime_nv12(image, 320, 320, yuv_range='video')
+    assert np.mean(theirs != video) > 0.5            # full range vs OpenCV's BT.601 video range
+
+
+def test_makertbins_bt601_video_chain_gives_the_bpu_input_of_video_range_nv12():
+    """input_space_and_range bt601_video: the mapper's chain of our tensor = bpu_input, exactly."""
+    from horizon_tc_ui.helper import get_raw_transformer
+    for width, height in SIZES:
+        chain = get_raw_transformer('yuv420sp_bt601_video', 'rgb', 'NCHW', height, width)
+        for image in _images():
+            data = calibration_tensor(image, width, height, yuv_range='video')[0]
+            for transformer in chain:
+                data = transformer.run_transform(data)
+            nv12 = runtime_nv12(image, width, height, yuv_range='video')
+            ours = bpu_input(nv12, width, height)[0].transpose(2, 0, 1).astype(np.float32)
+            np.testing.assert_allclose(data, ours, atol=2e-3)
+
+
+def test_our_full_range_nv12_is_the_toolchains_full_range_bt601():
+    """Y of each pixel and U, V of each 2x2 block's mean RGB, as the mapper's formula gives."""
+    from horizon_tc_ui.data.transformer import rgb2bt601_full_range
+    for image in _images():
+        boxed = image[:240, :320]
+        nv12 = bgr_to_nv12_in(boxed, 'full')
+        rgb = boxed[..., ::-1].astype(np.float64)
+        y, _, _ = rgb2bt601_full_range(rgb[..., 0], rgb[..., 1], rgb[..., 2])
+        assert np.abs(nv12[:320 * 240].reshape(240, 320) - y).max() <= 0.51
+        means = rgb.reshape(120, 2, 160, 2, 3).mean(axis=(1, 3))
+        _, u, v = rgb2bt601_full_range(means[..., 0], means[..., 1], means[..., 2])
+        uv = nv12[320 * 240:].reshape(120, 160, 2).astype(np.float64)
+        assert np.abs(uv[..., 0] - u).max() <= 1.5 and np.abs(uv[..., 1] - v).max() <= 1.5
 
 
 def test_write_calibration_files_are_raw_float32_tensors(tmp_path):

@@ -79,3 +79,37 @@ def test_a_quantized_onnx_that_is_not_the_bins_is_flagged(built, tmp_path):
                           images)
     assert status == 1, out
     assert 'DIFFERENT' in out and 'ERROR bin_mismatch' in out and 'UNUSABLE' in out
+
+
+def test_verify_per_layer_reports_the_mappers_per_node_table(built, tmp_path):
+    """--per-layer: makertbin's own per-node cosines, in the text, the JSON and the report."""
+    from edge_perception.tools.rdk_layers import analysis
+    images = write_scenes(tmp_path / 'val', random_scenes(1, seed=80))
+    result = tmp_path / 'x5.json'
+    status, out = run_cli('verify', built['onnx'], '--bin', built['bin'], '--images', images,
+                          '--per-layer', '--json', result)
+    assert status == 0, out
+    log = analysis(str(built['hb'] / 'hb_mapper_makertbin.log'))
+    with open(result, encoding='utf-8') as f:
+        data = json.load(f)
+    assert data['layer_analysis']['nodes'] == log['nodes'] and len(log['nodes']) == 11
+    worst = min(log['nodes'], key=lambda n: n['cosine'])
+    assert 'Worst 10 of 11 nodes' in out and f'`{worst["node"]}`' in out
+    status, out = run_cli('report', result, '-o', tmp_path / 'report.md')
+    assert status == 0, out
+    text = (tmp_path / 'report.md').read_text()
+    assert '## RDK: per-node precision loss (hb_mapper makertbin)' in text
+    assert f'| `{worst["node"]}` |' in text and (tmp_path / 'report_rdk_nodes.png').is_file()
+
+
+def test_the_ulp_distance_counts_float32_steps_across_zero():
+    """np.nextafter is the oracle: one step is 1 ulp, also from -0.0 to the smallest +x."""
+    from edge_perception.tools.rdk_verify import _ulp_distance
+    x = np.array([29.303421, -3.5, 0.0, 1e-30], np.float32)
+    up = np.nextafter(x, np.float32(np.inf))
+    assert _ulp_distance(x, x) == 0 and _ulp_distance(x, up) == 1
+    two = np.nextafter(up, np.float32(np.inf))
+    assert _ulp_distance(x, two) == 2
+    tiny = np.nextafter(np.float32(0), np.float32(1))
+    assert _ulp_distance(np.array([-0.0], np.float32), np.array([tiny], np.float32)) == 1
+    assert _ulp_distance(x, x * np.float32(1.01)) > 1000
