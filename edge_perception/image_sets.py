@@ -31,6 +31,14 @@ from .errors import ModelLoadError
 from .preprocess import as_bgr, letterbox
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
+# Named calibration sets (``--calib NAME``): 'samples' the sample pictures; 'samples-augmented'
+# views of them (mirror images, corner crops, 2x2 mosaics) without the pictures themselves,
+# plus scikit-image's other bundled photographs (see ``augmented_samples``).
+NAMED_SETS = ('samples', 'samples-augmented')
+# scikit-image's bundled photographs other than the sample pictures (no download needed)
+OTHER_PICTURES = ('coffee', 'chelsea', 'hubble_deep_field', 'coins', 'moon', 'clock',
+                  'immunohistochemistry', 'retina', 'brick', 'gravel', 'cell', 'page')
+CROP = 0.7                  # corner crops keep this share of each side
 
 
 def image_paths(source: str) -> List[str]:
@@ -68,12 +76,17 @@ def calibration_images(calibration) -> List[np.ndarray]:
     """
     Load the calibration images as BGR uint8 arrays.
 
-    calibration: None (scikit-image's sample pictures), a folder of images, a text file listing
-    image paths (one a line, relative to the file), or a sequence of paths / BGR arrays.
+    calibration: None or 'samples' (scikit-image's sample pictures), 'samples-augmented'
+    (``augmented_samples``), a folder of images, a text file listing image paths (one a line,
+    relative to the file), or a sequence of paths / BGR arrays.
     """
-    if calibration is None:
+    if calibration is None or (isinstance(calibration, str) and calibration == 'samples'
+                               and not os.path.exists(calibration)):
         from .samples import sample_images
         return [image for _, image in sample_images()]
+    if isinstance(calibration, str) and calibration == 'samples-augmented' and \
+            not os.path.exists(calibration):
+        return augmented_samples()
     if isinstance(calibration, (str, os.PathLike)):
         items = image_paths(calibration)
     else:
@@ -115,3 +128,51 @@ def write_rknn_dataset(images: Sequence[np.ndarray], folder: str, width: int, he
     with open(dataset, 'w', encoding='utf-8') as f:
         f.write('\n'.join(names) + '\n')
     return dataset
+
+
+def _bgr(image: np.ndarray) -> np.ndarray:
+    if image.dtype == bool:
+        image = image.astype(np.uint8) * 255
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2BGR)
+
+
+def corner_crops(image: np.ndarray, share: float = CROP) -> List[np.ndarray]:
+    """Return the four corner crops of ``image`` keeping ``share`` of each side."""
+    height, width = image.shape[:2]
+    h, w = int(height * share), int(width * share)
+    return [np.ascontiguousarray(image[y:y + h, x:x + w])
+            for y, x in ((0, 0), (0, width - w), (height - h, 0), (height - h, width - w))]
+
+
+def mosaic(images: Sequence[np.ndarray], size: int = 640, pad_value: int = 114) -> np.ndarray:
+    """Return four pictures at half size in a 2x2 grid (each letterboxed into its quarter)."""
+    half = size // 2
+    tiles = [letterbox(image, half, half, pad_value)[0] for image in images[:4]]
+    return np.vstack([np.hstack(tiles[:2]), np.hstack(tiles[2:4])])
+
+
+def augmented_samples(pad_value: int = 114) -> List[np.ndarray]:
+    """
+    Return the 'samples-augmented' calibration set: 44 real pictures, BGR uint8.
+
+    Views of the sample pictures that are not the pictures themselves (so the sample pictures
+    can stay the validation set): each mirrored (5), four corner crops of each (20, objects
+    larger), five 2x2 mosaics (objects at half size); plus the 14 other photographs bundled
+    with scikit-image (``OTHER_PICTURES`` and the stereo motorcycle pair). No synthetic pixels.
+    """
+    from skimage import data
+
+    from .samples import sample_images
+    samples = [image for _, image in sample_images()]
+    views = [np.ascontiguousarray(image[:, ::-1]) for image in samples]
+    for image in samples:
+        views += corner_crops(image)
+    count = len(samples)
+    for i in range(count):
+        views.append(mosaic([samples[(i + k) % count][:, ::-1] if k % 2 else
+                             samples[(i + k) % count] for k in range(4)], pad_value=pad_value))
+    views += [_bgr(getattr(data, name)()) for name in OTHER_PICTURES]
+    left, right, _ = data.stereo_motorcycle()
+    return views + [_bgr(left), _bgr(right)]

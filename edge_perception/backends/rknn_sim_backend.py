@@ -99,8 +99,11 @@ class RknnSimulatorBackend(Backend):
     calibration: images for int8 calibration (see ``calibration_images``); default:
     scikit-image's sample pictures. They are letterboxed like the runtime does (pad_value,
     interpolation) and written as temporary PNG files for the toolkit, removed after the build.
-    hybrid: None, or 'auto' (int8 only): the toolkit's automatic hybrid quantisation, which keeps
-    layers whose int8 cosine falls below its threshold in float16 (``build(auto_hybrid=True)``).
+    toolkit_auto_hybrid: False, or True (int8 only): rknn-toolkit2's own automatic hybrid
+    quantisation, ``build(auto_hybrid=True)``, which keeps layers whose int8 cosine falls below
+    its threshold in float16, unverified. It is not ``edge-perception convert --hybrid auto``
+    (the search of float16 layers verified against fp32, tools/rknn_hybrid.py). The old
+    spelling ``hybrid='auto'`` is refused with that explanation (its name said the CLI's search).
     algorithm, method: int8 calibration (``config(quantized_algorithm=, quantized_method=)``):
     'normal', 'mmse' or 'kl_divergence'; per 'channel' or per 'layer' weights.
     options: mean, std (per channel, 0-255 units; default the YOLO convention 0 and 255),
@@ -118,14 +121,15 @@ class RknnSimulatorBackend(Backend):
     vendor = 'rknn'
 
     def __init__(self, path: str, threads: int = 0, cpu_affinity: Optional[Iterable[int]] = None,
-                 target: str = 'rk3588', dtype: str = 'int8', calibration=None, hybrid=None,
-                 algorithm: str = 'normal', method: str = 'channel', builder=None,
-                 **options):
+                 target: str = 'rk3588', dtype: str = 'int8', calibration=None,
+                 toolkit_auto_hybrid: bool = False, algorithm: str = 'normal',
+                 method: str = 'channel', builder=None, hybrid=None, **options):
         super().__init__()
         unknown = sorted(set(options) - set(OPTIONS))
         if unknown:
             raise ValueError(f'backend rknn_sim has no options {unknown} (it takes threads, '
-                             'cpu_affinity, target, dtype, calibration, hybrid, algorithm, '
+                             'cpu_affinity, target, dtype, calibration, toolkit_auto_hybrid, '
+                             'algorithm, '
                              f'method, {", ".join(OPTIONS)})')
         if int(threads) not in (0, 1):
             raise ValueError(f'threads={threads}: the rknn-toolkit2 simulator has no thread '
@@ -137,12 +141,18 @@ class RknnSimulatorBackend(Backend):
         if dtype not in DTYPES:
             raise ValueError(f'dtype {dtype!r} is not one of int8, fp16')
         self.dtype = 'int8' if DTYPES[dtype] else 'fp16'
-        if hybrid is not None and self.dtype != 'int8':
-            raise ValueError('hybrid quantisation applies to dtype int8 only')
-        if hybrid not in (None, 'auto'):
-            raise ValueError(f"hybrid {hybrid!r}: only None or 'auto' (the toolkit's automatic "
-                             'hybrid quantisation); for hand-picked float16 layers build the '
-                             '.rknn with hybrid_quantization_step1/2 yourself')
+        if hybrid is not None:
+            raise ValueError(
+                f'backend rknn_sim option hybrid={hybrid!r} is gone: its name said '
+                "'edge-perception convert --hybrid auto' (our float16 layer search, verified "
+                "against fp32) but it ran rknn-toolkit2's own build(auto_hybrid=True). Use "
+                "toolkit_auto_hybrid=True for the toolkit's, or the CLI's --hybrid auto|LAYER,... "
+                '(tools.rknn_build.simulated_build) for the verified search or named layers')
+        if not isinstance(toolkit_auto_hybrid, bool):
+            raise ValueError(f'toolkit_auto_hybrid={toolkit_auto_hybrid!r}: True or False')
+        if toolkit_auto_hybrid and self.dtype != 'int8':
+            raise ValueError('toolkit_auto_hybrid applies to dtype int8 only')
+        self.toolkit_auto_hybrid = toolkit_auto_hybrid
         if algorithm not in ALGORITHMS or method not in METHODS:
             raise ValueError(f'algorithm {algorithm!r} / method {method!r}: use one of '
                              f'{", ".join(ALGORITHMS)} / {", ".join(METHODS)}')
@@ -178,7 +188,7 @@ class RknnSimulatorBackend(Backend):
                 dataset = write_rknn_dataset(images, workdir, width, height,
                                              self.pad_value) if images else None
                 started = time.perf_counter()
-                self._build(rknn, dataset, hybrid, builder)
+                self._build(rknn, dataset, toolkit_auto_hybrid, builder)
                 #: Seconds rknn-toolkit2's config + load_onnx + build took.
                 self.build_seconds = time.perf_counter() - started
                 self._run(rknn.init_runtime(), 'init_runtime() (the simulator)')
@@ -206,8 +216,8 @@ class RknnSimulatorBackend(Backend):
                 'standard ultralytics export): box pixels and 0-1 class scores share one int8 '
                 'tensor, and rknn-toolkit2 typically quantises every score to 0 (no '
                 'detections). Fix: export the RKNN split head (per stride box DFL, sigmoid '
-                "cls, score_sum; airockchip/ultralytics_yolov8) or use dtype 'fp16' (hybrid "
-                "'auto' does not rescue it)", RuntimeWarning, stacklevel=3)
+                "cls, score_sum; airockchip/ultralytics_yolov8) or use dtype 'fp16' "
+                '(toolkit_auto_hybrid does not rescue it)', RuntimeWarning, stacklevel=3)
 
     def _run(self, ret, what: str) -> None:
         if ret != 0:
@@ -215,7 +225,7 @@ class RknnSimulatorBackend(Backend):
                                  f'({self.dtype}, {self.target}); it logged the cause above '
                                  "(lines 'E ')")
 
-    def _build(self, rknn, dataset: Optional[str], hybrid, builder=None) -> None:
+    def _build(self, rknn, dataset: Optional[str], auto_hybrid: bool, builder=None) -> None:
         """Run config, load_onnx and build; toolkit errors become one-line ModelLoadErrors."""
         step = 'config'
         try:
@@ -231,7 +241,7 @@ class RknnSimulatorBackend(Backend):
             self._run(rknn.load_onnx(model=self.path), step)
             step = f'build ({self.dtype})'
             self._run(rknn.build(do_quantization=self.dtype == 'int8', dataset=dataset,
-                                 auto_hybrid=hybrid == 'auto'), step)
+                                 auto_hybrid=auto_hybrid), step)
         except ModelLoadError:
             raise
         except Exception as exc:  # the toolkit raises ValueError/IndexError/... with a traceback

@@ -125,4 +125,6 @@ def write_report(paths: Sequence[str], output: str) -> str:
             f.write('\n## Flags\n\n' + '\n'.join(flags) + '\n')
         from .rknn_report import rknn_sections
         f.write(rknn_sections(results, os.path.splitext(output)[0]))
+        from .rdk_layers import rdk_sections
+        f.write(rdk_sections(results, os.path.splitext(output)[0]))
     return png

@@ -22,12 +22,14 @@ builds the model from the three files (seconds, no new calibration). The cfg is 
 text: the toolkit refuses a file whose saved scales were rewritten by a YAML round trip.
 
 ``HybridSession`` runs step 1 once and builds any layer set. ``auto_search`` chooses the
-set: from the per-layer analysis (``rknn_analysis``) and the graph, it tries, for the output
-with the lowest cosine first, the head's last layers that produce it (the output's int8
-tensor, the activation and the last convolution, and what shares that tensor: the
+set: from the per-layer analysis (``rknn_analysis``) and the graph, it tries the head's last
+layers of every output below the target at once (and the convolution above each), then, for
+the output with the lowest cosine first, the head's last layers that produce it (the output's
+int8 tensor, the activation and the last convolution, and what shares that tensor: the
 score_sum of a class map, whose int8 consumer otherwise forces the map back to int8), then
-the head convolutions above them, then the lowest single-cosine layers; each step is first
-built in a child process (some layer sets make the toolkit end the process), then built,
+the head convolutions above them, then the lowest single-cosine layers (a few together, then
+one at a time); each step is first built in a child process (some layer sets make the
+toolkit end the process; ``toolkit_order`` avoids the ones we know of), then built,
 verified against fp32 and kept when it helps (more fp32 detections kept, or less total cosine
 shortfall below the target), and the search stops when the target holds (min output cosine
 and the fp32 detections), nothing more is left to try within the float16 budget (a share of
@@ -51,6 +53,7 @@ TARGET_COSINE = 0.99
 MAX_SHARE = 0.10            # at most this share of the int8 layers goes to float16
 UPSTREAM_DEPTH = 2          # head convolutions tried above an output's last one
 SINGLE_COSINE = 0.999       # analysis layers below this single cosine are candidates
+SINGLE_BATCH = 4            # lowest single-cosine layers tried together before one at a time
 MIN_GAIN = 5e-4             # a step is kept when the cosine shortfall drops more (or detections)
 
 
@@ -75,9 +78,29 @@ def cfg_layers(path: str) -> List[Tuple[str, str]]:
     return [tuple(layer) for layer in layers]
 
 
+def toolkit_order(layers: Sequence[str], order: Sequence[str]) -> List[str]:
+    """
+    Return ``layers`` in the order step 2 accepts: the cfg's, each ``X_int8`` right after ``X``.
+
+    rknn-toolkit2 2.5.0 reads custom_quantize_layers in order, and the order matters: on the
+    fall model's head, ``cls_s8, /ReduceSum_output_0, score_sum_s8, cls_s8_int8,
+    score_sum_s8_int8, /cv3.0/cv3.0.2/Conv_output_0`` (and the same set in the cfg's own order,
+    where the ``_int8`` twins come last) makes its compiler end the process ("Conv bias scale
+    (/ReduceSum_2conv_i1_bias_0) is empty"), while the same six tensors in graph order with each
+    ``_int8`` twin after its tensor build.
+    """
+    index = {name: i for i, name in enumerate(order)}
+
+    def key(name):
+        base = name[:-len('_int8')] if name.endswith('_int8') else name
+        return (index.get(base, index.get(name, len(index))), name != base)
+    return sorted(layers, key=key)
+
+
 def write_hybrid_cfg(source: str, target: str, layers: Sequence[str]) -> str:
     """Copy the step-1 cfg to ``target`` with ``layers`` under custom_quantize_layers."""
-    known = {name for name, _ in cfg_layers(source)}
+    order = [name for name, _ in cfg_layers(source)]
+    known = set(order)
     unknown = [name for name in layers if name not in known]
     if unknown:
         raise ConfigError(f'hybrid layers {unknown} are not in {os.path.basename(source)}; '
@@ -91,6 +114,7 @@ def write_hybrid_cfg(source: str, target: str, layers: Sequence[str]) -> str:
     end = start + 1
     while end < len(lines) and lines[end].startswith(' '):
         end += 1
+    layers = toolkit_order(dict.fromkeys(layers), order)
     block = ['custom_quantize_layers: {}\n'] if not layers else \
         ['custom_quantize_layers:\n'] + [f"    '{name}': {FLOAT}\n" for name in layers]
     with open(target, 'w', encoding='utf-8') as f:
@@ -377,6 +401,12 @@ def _candidates(session: HybridSession, result, analysis, target_cosine: float) 
         [o['name'] for o in by_cosine[:1]]
     graph = _Graph(session.model)
     steps = []
+    if len(failing) > 1:        # the head's last convolutions of every failing output at once
+        steps.append((f'head layers of the {len(failing)} outputs below {target_cosine}',
+                      _union(groups[o] for o in failing)))
+        steps.append(('and the head convolution above each', _union(
+            [groups[o] for o in failing] + [step for o in failing for step in
+                                            upstream_steps(session.model, o, names, 1)])))
     for o in failing:           # worst output first: its last layers, one more at a time,
         chain = graph.back_to_conv(o)           # what shares them, the convolutions above
         for depth in range(1, len(chain) + 1):
@@ -387,12 +417,17 @@ def _candidates(session: HybridSession, result, analysis, target_cosine: float) 
     if callable(analysis):
         analysis = analysis()
     if analysis is not None:
-        for row in analysis.worst(len(analysis.layers)):
-            if row.single_cos >= SINGLE_COSINE:
-                break
-            if row.name in session.int8:
-                steps.append((f'single cosine {row.single_cos:.4f}', [row.name]))
+        rows = [row for row in analysis.worst(len(analysis.layers))
+                if row.single_cos < SINGLE_COSINE and row.name in session.int8]
+        if len(rows) > 1:       # the lowest single-cosine layers together, then one at a time
+            steps.append((f'the {min(len(rows), SINGLE_BATCH)} lowest single-cosine layers',
+                          [row.name for row in rows[:SINGLE_BATCH]]))
+        steps += [(f'single cosine {row.single_cos:.4f}', [row.name]) for row in rows]
     return steps
+
+
+def _union(lists) -> List[str]:
+    return list(dict.fromkeys(name for names in lists for name in names))
 
 
 def auto_search(session: HybridSession, check: Callable, analysis=None,

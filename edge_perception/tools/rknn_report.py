@@ -28,14 +28,35 @@ from typing import List, Sequence
 from . import rknn_analysis
 
 RKNN_TARGETS = ('rk3588', 'rk3576', 'rk3568', 'rk3566', 'rk3562')
-COLUMNS = ('build', 'min cosine (output)', 'cosine per output', 'detections vs fp32',
-           'mAP@0.5 fp32 / build', 'sim ms', 'build s', 'size MB', 'float16 layers')
+COLUMNS = ('build', 'calibration', 'min cosine (output)', 'cosine per output',
+           'detections vs fp32', 'mAP@0.5 fp32 / build', 'sim ms', 'build s', 'size MB',
+           'float16 layers')
+
+
+def calibration_label(calibration) -> str:
+    """Return which images calibrated an int8 build and how many (for the report)."""
+    from ..image_sets import calibration_images, image_paths, NAMED_SETS
+    if isinstance(calibration, (str, os.PathLike)) and os.path.exists(calibration):
+        count = len(image_paths(calibration))
+    else:
+        count = len(calibration_images(calibration))
+    if calibration is None:
+        name = 'samples'
+    elif isinstance(calibration, str) and calibration in NAMED_SETS:
+        name = calibration
+    elif isinstance(calibration, (str, os.PathLike)):
+        name = os.path.basename(os.path.normpath(os.fspath(calibration)))
+    else:
+        name = 'images'
+    return f'{name} ({count})'
 
 
 def _label(r: dict) -> str:
     if r['dtype'] == 'fp16':
         return 'fp16'
     text = f'int8 {r.get("algorithm", "normal")}'
+    if r.get('method', 'channel') != 'channel':
+        text += f' per {r["method"]}'
     if r.get('hybrid'):
         text += ' + hybrid' + (' (auto)' if r['hybrid'] == 'auto' else '')
     return text
@@ -57,9 +78,9 @@ def precision_table(results: Sequence[dict]) -> str:
         m = r.get('map50')
         share = r.get('float16_share')
         layers = r.get('hybrid_layers')
-        cells = (_label(r),
+        cells = (_label(r), r.get('calibration') or '-',
                  f'{worst["cosine_mean"]:.4f} ({worst["name"]})' if worst else '-',
-                 ', '.join(f'{o["cosine_mean"]:.4f}' for o in outputs), detections,
+                 ', '.join(f'{o["name"]} {o["cosine_mean"]:.4f}' for o in outputs), detections,
                  f'{m["fp32"]:.3f} / {m["simulated"]:.3f}' if m else '-',
                  _number(r.get('sim_ms'), 1), _number(r.get('build_seconds'), 1),
                  _number((r.get('size_bytes') or 0) / 1e6 or None, 2),

@@ -152,6 +152,8 @@ class VerifyResult:
             b = self.bin_check
             lines.append(f'  .bin in hbdk-sim vs quantized ONNX on {b["images"]} image(s): '
                          + ('bit-exact' if b['bit_exact'] else
+                            f'within {b["max_ulp"]} float32 ulp (max abs difference '
+                            f'{b["max_abs_diff"]:.4g})' if b.get('max_ulp', 2) <= 1 else
                             f'DIFFERENT (max abs difference {b["max_abs_diff"]:.4g})'))
         lines += [str(f) for f in self.flags]
         lines.append('verdict: ' + ('usable' if self.usable else 'UNUSABLE'))

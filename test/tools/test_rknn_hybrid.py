@@ -29,6 +29,7 @@ import glob
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -146,6 +147,34 @@ def test_hybrid_auto_gets_the_fp32_detections_back(auto, plain):
     assert steps[-1]['min_cosine'] >= 0.99
 
 
+def test_hybrid_auto_tries_every_failing_head_at_once(squares):
+    """
+    Two broken heads: the search's first step is the last layers of both together.
+
+    Calibrated on stride-16 squares only, the stride-8 and stride-32 heads break; the step
+    with both heads' last layers is kept and the search gets the fp32 detections back. Two
+    heads are 12 of this small model's ~30 int8 layers, so the budget here is 50 %.
+    """
+    calib = _scenes(str(squares['folder'] / 'calib16'), 6, (16,), 5)
+    backend, extra = rknn_build.simulated_build(
+        squares['model'], 'rk3588', 'int8', calib, 'normal', 'channel', 'auto',
+        images=squares['val'], log=lambda _: None, max_share=0.5)
+    try:
+        result = verify.verify(squares['model'], squares['val'], backend=backend,
+                               progress=False)
+    finally:
+        backend.close()
+    steps = extra['hybrid_search']['steps']
+    assert steps[0]['min_cosine'] < 0.9 and steps[0]['matched'] < steps[0]['reference'], steps
+    both = re.match(r'head layers of the (\d+) outputs below 0.99$', steps[1]['step'])
+    assert both and int(both.group(1)) >= 2 and steps[1]['kept'], steps[:3]
+    assert {'sum8', 'sum32'} <= set(steps[1]['added']), steps[1]
+    assert extra['hybrid_search']['target_met'], steps
+    a = result.agreement
+    assert a['missed'] == 0 and a['extra'] == 0 and a['matched'] == a['reference'] >= 12
+    assert rknn_hybrid.min_cosine(result) >= 0.99
+
+
 def test_hybrid_layers_are_the_toolkits_own_names(squares, auto):
     """The chosen names are entries of hybrid_quantization_step1's .quantization.cfg."""
     session = rknn_hybrid.HybridSession(squares['model'], 'rk3588', squares['calib'])
@@ -157,6 +186,26 @@ def test_hybrid_layers_are_the_toolkits_own_names(squares, auto):
     finally:
         session.close()
     assert not os.path.exists(session.workdir)
+
+
+def test_float16_layers_are_written_in_the_order_step2_accepts(squares):
+    """
+    The stride-32 head in float16 builds whatever order the names come in.
+
+    rknn-toolkit2 2.5.0 reads custom_quantize_layers in order: these six tensors in the cfg's
+    own order (the ``_int8`` twins last) make its compiler end the process ("Conv bias scale
+    (total32_2conv_i1_bias_0) is empty"); each twin right after its tensor builds.
+    """
+    session = rknn_hybrid.HybridSession(squares['model'], 'rk3588', squares['calib'])
+    try:
+        head = [n for n in session.names if n in STRIDE32]
+        assert head[-2:] == ['cls32_int8', 'sum32_int8'], head     # the cfg's order
+        assert rknn_hybrid.toolkit_order(head, session.names) == [
+            'logit32', 'cls32', 'cls32_int8', 'total32', 'sum32', 'sum32_int8']
+        for layers in (head, head[::-1]):
+            assert session.probe(layers) is None, layers
+    finally:
+        session.close()
 
 
 def test_convert_explicit_layers_then_verify_the_file(squares, auto, tmp_path):
@@ -196,6 +245,7 @@ def test_report_shows_the_precision_table_and_layers(plain, auto, tmp_path):
     assert '## RKNN: precision loss and timings' in text
     rows = [line for line in text.splitlines() if line.startswith('| int8 normal')]
     assert len(rows) == 2 and '(sum32)' in rows[0] and '+ hybrid (auto)' in rows[1]
+    assert all('| calib (6) |' in row for row in rows), rows    # the 6 calibration scenes
     assert 'automatic search (target met)' in text and '`sum32_int8`' in text
     picture = cv2.imread(str(tmp_path / 'report_layers.png'))
     assert picture is not None and picture.shape[1] >= 1000

@@ -201,13 +201,20 @@ def test_simulator_detections_match_onnxruntime(square_sim, square_reference):
 
 
 def test_auto_hybrid_build(square_card, square_reference):
-    """hybrid='auto' (the toolkit's automatic hybrid quantisation) builds and still matches."""
-    options = {'dtype': 'int8', 'hybrid': 'auto', 'calibration': random_scenes(4)}
+    """toolkit_auto_hybrid (the toolkit's own build(auto_hybrid=True)) builds and matches."""
+    options = {'dtype': 'int8', 'toolkit_auto_hybrid': True, 'calibration': random_scenes(4)}
     scene = square_scene(SQUARES)
     with load_model(square_card, backend='rknn_sim', backend_options=options) as model:
         pairs, extra = _match(_detections(square_reference, [scene])[0],
                               _detections(model, [scene])[0])
     assert not extra and all(sim is not None for _, sim in pairs)
+
+
+def test_old_hybrid_option_is_refused_with_the_new_names(square_card):
+    """hybrid='auto' named the CLI's verified search but ran the toolkit's: refused, explained."""
+    with pytest.raises(ValueError) as info:
+        load_model(square_card, backend='rknn_sim', backend_options={'hybrid': 'auto'})
+    assert 'toolkit_auto_hybrid=True' in str(info.value) and '--hybrid auto' in str(info.value)
 
 
 def test_calibration_keeps_colour_order(tmp_path):
