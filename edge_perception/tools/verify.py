@@ -40,6 +40,8 @@ MATCH_IOU = 0.5
 MAP_CONFIDENCE = 0.001          # decode threshold for mAP (all ranked detections)
 MANY_CANDIDATES = 1000          # boxes over threshold per image before NMS
 LOW_AGREEMENT = 0.8
+#: Below this the build misses or invents most of fp32's detections: unusable, not a warning.
+POOR_AGREEMENT = 0.5
 LOW_COSINE = {'int8': 0.98, 'fp16': 0.999}
 SPLIT_HEAD_FIX = ('export the RKNN split head (per stride: box DFL logits, sigmoid cls, '
                   'score_sum; airockchip/ultralytics_yolov8 or test/tools/split_head.py) and '
@@ -375,7 +377,13 @@ def find_flags(dtype: str, scores_ref, scores_sim, candidates_sim: Sequence[int]
                           f'outputs {low} have cosine < {LOW_COSINE.get(dtype, 0.98)}. Fix: '
                           'try --algorithm mmse or kl_divergence, more calibration images, or '
                           '--hybrid auto'))
-    if agreement_value < LOW_AGREEMENT and not any(f.level == 'error' for f in flags):
+    if agreement_value < POOR_AGREEMENT and not any(f.level == 'error' for f in flags):
+        flags.append(Flag('poor_agreement', 'error',
+                          f'detection agreement {agreement_value:.2f} < {POOR_AGREEMENT}: most '
+                          f'of fp32\'s detections are lost or changed. Fix: try --algorithm '
+                          'mmse or kl_divergence, calibrate on images like the deployment, '
+                          '--hybrid auto, or build fp16'))
+    elif agreement_value < LOW_AGREEMENT and not any(f.level == 'error' for f in flags):
         flags.append(Flag('low_agreement', 'warn',
                           f'detection agreement {agreement_value:.2f} < {LOW_AGREEMENT}. Fix: '
                           'calibrate on images like the deployment, try --algorithm mmse, or '
