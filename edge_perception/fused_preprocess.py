@@ -26,6 +26,7 @@ Resizing the Y and U/V planes separately was measured and rejected: it changes t
 beyond rounding (chroma is sampled at other places), see ``scripts/bench_preprocess.py``.
 """
 
+import functools
 from typing import Optional
 
 import cv2
@@ -116,6 +117,12 @@ def write_resized(source, new_w: int, new_h: int, interpolation: int, rgb: bool,
             _into(cv2.cvtColor(dst, cv2.COLOR_BGR2RGB, dst=dst), dst)   # in place, per pixel
 
 
+def _is_bgr_of_size(source, width: int, height: int) -> bool:
+    """Return whether ``source`` is a BGR array of exactly width x height (nothing to resize)."""
+    return isinstance(source, np.ndarray) and source.ndim == 3 \
+        and source.shape[:2] == (height, width)
+
+
 def fill_border(image: np.ndarray, box, value) -> None:
     """Fill everything of ``image`` (H, W[, C]) outside box = (x, y, w, h) with ``value``."""
     x, y, w, h = box
@@ -147,16 +154,22 @@ def letterbox_tensor(source, spec, box, interpolation: int,
         if spec.layout == 'nchw':
             return np.ascontiguousarray(padded.transpose(0, 3, 1, 2))
         return padded
-    content = np.empty((h, w, 3), np.uint8)
     nchw = spec.layout == 'nchw'
-    write_resized(source, w, h, interpolation, rgb and not nchw, content)
+    # a BGR or grey source is swapped to RGB by the split below, for free; a YUV frame
+    # converts straight to RGB (the same cost)
+    swap = nchw and rgb and not isinstance(source, YuvFrame)
+    if nchw and _is_bgr_of_size(source, w, h):
+        content = source                                  # no resize: split the frame itself
+    else:
+        content = np.empty((h, w, 3), np.uint8)
+        write_resized(source, w, h, interpolation, rgb and not swap, content)
     pad = spec.pad_value
     if nchw:
         tensor = np.empty((1, 3, height, width), np.float32)
         # split into numpy-allocated planes (cv2.split's own outputs cost up to 10x more), in
-        # the model's channel order: the BGR -> RGB swap is free here
+        # the model's channel order
         planes = np.empty((3, h, w), np.uint8)
-        order = [planes[2], planes[1], planes[0]] if rgb else list(planes)
+        order = [planes[2], planes[1], planes[0]] if swap else list(planes)
         for out, dst in zip(cv2.split(content, order), order):
             _into(out, dst)
         for channel, plane in enumerate(planes):
@@ -184,7 +197,7 @@ def _nv12_tensor(source, spec, box, interpolation: int) -> np.ndarray:
     content converts by itself, straight into the planes.
     """
     x, y, w, h = box
-    if isinstance(source, np.ndarray) and source.ndim == 3 and source.shape[:2] == (h, w):
+    if _is_bgr_of_size(source, w, h):
         content = source                                  # no resize: convert the frame itself
     else:
         content = np.empty((h, w, 3), np.uint8)
@@ -200,6 +213,7 @@ def _nv12_tensor(source, spec, box, interpolation: int) -> np.ndarray:
     return nv12
 
 
+@functools.lru_cache(maxsize=64)     # 0.03 ms a call otherwise: OpenCV's small-call overhead
 def _pad_yuv(value: int, yuv_range: str = 'video'):
     """Return Y and the U, V pair (as one uint16) of a grey pad pixel in ``yuv_range``."""
     i420 = bgr_to_i420(np.full((2, 2, 3), value, np.uint8), yuv_range).reshape(-1)

@@ -24,7 +24,7 @@ blobFromImage's and within 1e-6 of the formula.
 
 import cv2
 from edge_perception import load_model
-from edge_perception.fused_preprocess import rows_read_by_resize
+from edge_perception.fused_preprocess import point_sampled, rows_read_by_resize
 from edge_perception.preprocess import InputSpec, Nv12Frame, preprocess, Yuv422Frame, YuvFrame
 import numpy as np
 import pytest
@@ -142,13 +142,17 @@ def test_every_interpolation_stays_exact(hw, interpolation):
             assert_same(preprocess(frame, spec)[0], full_bgr, spec, f'{encoding} {spec_name}')
 
 
-def test_a_padded_bgr_view_of_a_message_is_read_as_it_is():
-    """ROS rows with padding: a strided view, not contiguous; same tensor as a copy."""
-    padded = np.zeros((720, 1280 * 3 + 16), np.uint8)
-    view = np.ndarray((720, 1280, 3), np.uint8, buffer=padded, strides=(1280 * 3 + 16, 3, 1))
-    view[...] = smooth_picture(720, 1280)
-    spec = InputSpec(dtype='uint8', layout='nhwc')
-    np.testing.assert_array_equal(preprocess(view, spec)[0], preprocess(view.copy(), spec)[0])
+@pytest.mark.parametrize('hw', [(720, 1280), (480, 640)], ids=['resized', 'not_resized'])
+def test_a_padded_bgr_view_of_a_message_is_read_as_it_is(hw):
+    """ROS rows with padding: a strided view, not contiguous; the reference tensor."""
+    height, width = hw
+    padded = np.zeros((height, width * 3 + 16), np.uint8)
+    view = np.ndarray((height, width, 3), np.uint8, buffer=padded,
+                      strides=(width * 3 + 16, 3, 1))
+    view[...] = smooth_picture(height, width)
+    for spec_name, fields in SPECS.items():
+        spec = InputSpec(**fields)
+        assert_same(preprocess(view, spec)[0], view.copy(), spec, f'{hw} {spec_name}')
 
 
 # --- the maths the YUV shortcuts rely on, held against OpenCV itself ---
@@ -164,6 +168,29 @@ def test_opencv_linear_shrink_by_an_odd_factor_reads_one_row_per_output_row(k):
     for width in (90, 77, 200):
         np.testing.assert_array_equal(cv2.resize(image[rows], (width, 120)),
                                       cv2.resize(image, (width, 120)))
+
+
+@pytest.mark.parametrize('k', [3, 5])
+def test_opencv_nearest_exact_picks_the_pixels_linear_reads_at_odd_factors(k):
+    """The shortcut of ``point_sampled``: the same bytes as INTER_LINEAR, OpenCV's own."""
+    rng = np.random.default_rng(k)
+    for shape in ((120 * k, 90 * k, 3), (120 * k, 90 * k), (120 * k, 90 * k, 4), (120, 90 * k)):
+        image = rng.integers(0, 256, shape, dtype=np.uint8)
+        new_w, new_h = 90, min(120, shape[0])
+        flag = point_sampled(shape[1], shape[0], new_w, new_h, cv2.INTER_LINEAR)
+        assert flag == cv2.INTER_NEAREST_EXACT
+        np.testing.assert_array_equal(cv2.resize(image, (new_w, new_h), interpolation=flag),
+                                      cv2.resize(image, (new_w, new_h)), err_msg=str(shape))
+
+
+@pytest.mark.parametrize('size', [(640, 360), (1280, 720), (640, 720), (90, 120), (480, 270)])
+def test_no_point_sampling_where_linear_blends(size):
+    """1920x1080 -> 640x360 picks pixels; 2x, mixed or fractional shrinks blend them."""
+    assert point_sampled(1920, 1080, 640, 360, cv2.INTER_LINEAR) == cv2.INTER_NEAREST_EXACT
+    if size != (640, 360):
+        assert point_sampled(1920, 1080, *size, cv2.INTER_LINEAR) == cv2.INTER_LINEAR
+    for flag in (cv2.INTER_AREA, cv2.INTER_NEAREST):
+        assert point_sampled(1920, 1080, *size, flag) == flag
 
 
 @pytest.mark.parametrize('src_h, new_h, flag', [(720, 360, cv2.INTER_LINEAR),
@@ -213,18 +240,35 @@ class _Spy:
         monkeypatch.setattr(Yuv422Frame, 'convert_rows', spy_rows(rows_422))
 
 
-@pytest.mark.parametrize('hw, expected', [((1080, 1920), ('rows', 360)),
-                                          ((480, 640), ('whole', True)),
-                                          ((720, 1280), ('whole', False))],
-                         ids=['1080p_rows_only', '480p_into_the_tensor', '720p_whole_frame'])
-def test_how_much_of_a_yuv_frame_is_converted(monkeypatch, hw, expected):
-    """1080p -> 640: a third of the rows; 640x480: straight into the tensor; 720p: all."""
+@pytest.mark.parametrize('hw, fields, expected', [
+    ((1080, 1920), {}, ('rows', 360)),
+    ((1080, 1920), {'width': 800, 'height': 360, 'resize': 'stretch'}, ('rows', 360)),
+    ((480, 640), {}, ('whole', True)),
+    ((720, 1280), {}, ('whole', False))],
+    ids=['1080p_rows_only', '1080p_to_800x360_rows_only', '480p_into_the_tensor',
+         '720p_whole_frame'])
+def test_how_much_of_a_yuv_frame_is_converted(monkeypatch, hw, fields, expected):
+    """1080p -> 640x360 or 800x360: a third of the rows; 640x480: into the tensor; 720p: all."""
     spy = _Spy(monkeypatch)
     bgr = natural_image(*hw)
-    for _, frame, _ in yuv_sources(bgr):
+    spec = InputSpec(dtype='uint8', layout='nhwc', **fields)
+    for _, frame, full_bgr in yuv_sources(bgr):
         spy.calls.clear()
-        preprocess(frame, InputSpec(dtype='uint8', layout='nhwc'))
+        tensor = preprocess(frame, spec)[0]
         assert spy.calls == [expected]
+        assert_same(tensor, full_bgr, spec, f'{hw} {fields}')
+
+
+@pytest.mark.parametrize('pad_value', [0, 255])
+def test_nv12_pad_colour_follows_the_range(pad_value):
+    """Grey 0 or 255 differs between ranges (Y 16 vs 0, 235 vs 255): each its own pad."""
+    from edge_perception.yuv_range import bgr_to_nv12_in
+    bgr = natural_image(720, 1280, seed=5)
+    for yuv_range in ('video', 'full', 'video'):
+        spec = InputSpec(dtype='uint8', color='nv12', pad_value=pad_value, yuv_range=yuv_range)
+        boxed, _ = ultralytics_letterbox(bgr, 640, 640, cv2.INTER_LINEAR, pad_value)
+        np.testing.assert_array_equal(preprocess(bgr, spec)[0], bgr_to_nv12_in(boxed, yuv_range),
+                                      err_msg=yuv_range)
 
 
 def test_each_call_returns_a_fresh_tensor():
