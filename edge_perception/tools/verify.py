@@ -380,7 +380,7 @@ def find_flags(dtype: str, scores_ref, scores_sim, candidates_sim: Sequence[int]
     if agreement_value < POOR_AGREEMENT and not any(f.level == 'error' for f in flags):
         flags.append(Flag('poor_agreement', 'error',
                           f'detection agreement {agreement_value:.2f} < {POOR_AGREEMENT}: most '
-                          f'of fp32\'s detections are lost or changed. Fix: try --algorithm '
+                          "of fp32's detections are lost or changed. Fix: try --algorithm "
                           'mmse or kl_divergence, calibrate on images like the deployment, '
                           '--hybrid auto, or build fp16'))
     elif agreement_value < LOW_AGREEMENT and not any(f.level == 'error' for f in flags):
