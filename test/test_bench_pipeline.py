@@ -206,7 +206,10 @@ def run_soak(*args):
 
 
 def test_the_soak_accounts_for_every_frame_and_its_verdict_follows_the_limits(fall_model_card):
-    ok = run_soak()
+    # the latency bound is the benchmark's business (scripts/soak.py, README); here a shared
+    # CI machine may stall a frame past 250 ms (seen: 290 ms under load), so the accounting run
+    # gets a bound no scheduler hiccup reaches, and the FAIL run shows the verdict follows it
+    ok = run_soak('--max-latency-ms', '5000')
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert 'published + dropped + bad == received by the node: yes' in ok.stdout
     assert 'answers == published: yes' in ok.stdout and 'soak: PASS' in ok.stdout

@@ -108,6 +108,8 @@ def test_a_hung_inference_times_out_its_context_is_recreated_and_freed_after_it_
         (reopened_index, hung, fresh), = contexts.reopened
         assert reopened_index == index and hung is contexts.made[index]
         assert hung.in_call and not hung.closed       # never freed while its call runs
+        # reopen() returned to the pool, which counts the re-creation just after: wait for it
+        assert wait_for(lambda: pool.counts()['recreated'] == 1, 10), pool.counts()
         counts = pool.counts()
         assert counts['bad'] == {'timeout': 1} and counts['hung'] == 1
         assert counts['timeouts'] == 1 and counts['recreated'] == 1
