@@ -29,7 +29,9 @@ engines, by file:
   per frame).
 
 x86_64 PCs only, in the rdk environment (``scripts/setup_tool_env.sh rdk``, Python 3.10); the
-toolchain (``horizon_tc_ui``) is imported only when this backend is created.
+toolchain (``horizon_tc_ui``) is imported only when this backend is created. Reading the
+.bin, running hbdk-sim and the BPU's view of NV12 are in ``rdk_sim_io`` (runtime side: this
+backend never imports ``edge_perception.tools``).
 """
 
 from typing import Iterable, Optional
@@ -38,6 +40,7 @@ import numpy as np
 
 from . import BACKENDS
 from .base import Backend
+from .rdk_sim_io import bpu_input, read_bin, simulate_bin
 from ..affinity import pinned
 from ..errors import BackendUnavailableError, ModelLoadError
 
@@ -124,7 +127,6 @@ class RdkSimulatorBackend(Backend):
         self.input_shape = (1, 3, self._height, self._width)
 
     def _load_bin(self) -> None:
-        from ..tools.rdk_bin import read_bin
         self._info = read_bin(self.path)
         (entry,) = self._info['inputs']
         if entry['tensor_type'] != 'NV12':
@@ -146,9 +148,7 @@ class RdkSimulatorBackend(Backend):
                                f'buffer of {expected} bytes; got {nv12.dtype} '
                                f'{tuple(nv12.shape)}')
         if self.engine == 'hbdk-sim':
-            from ..tools.rdk_bin import simulate_bin
             return simulate_bin(self.path, nv12, self._info)
-        from ..tools.rdk_calibration import bpu_input
         feed = {self._input_name: bpu_input(nv12, self._width, self._height)}
         return self._session.run_direct(self._output_names, feed)
 

@@ -28,8 +28,8 @@ runtime does, and the RGB tensor written for hb_mapper is the one its own conver
 onto those NV12 bytes (regular: solved per pixel at the centre of each byte's truncation
 interval; bt601_video: exactly): the quantiser sees the board's input byte for byte.
 
-``bpu_input`` is the other half, the BPU's view of an NV12 frame for the quantized ONNX
-(``HB_ONNXRuntime``): YUV444 (1, H, W, 3) int8, chroma repeated 2x2, minus 128.
+The other half, ``bpu_input`` (the BPU's view of an NV12 frame for the quantized ONNX,
+``HB_ONNXRuntime``), is runtime code: ``edge_perception.backends.rdk_sim_io``.
 """
 
 import os
@@ -37,6 +37,7 @@ from typing import List, Sequence
 
 import numpy as np
 
+from ..backends.rdk_sim_io import nv12_planes
 from ..preprocess import InputSpec, preprocess
 
 SUFFIX = '.rgbchw'
@@ -61,26 +62,6 @@ def runtime_nv12(image_bgr: np.ndarray, width: int, height: int, pad_value: int 
     return preprocess(image_bgr, spec)[0]
 
 
-def _planes(nv12: np.ndarray, width: int, height: int):
-    """Y (H, W) and the 2x2-repeated U, V (H, W) planes of a flat NV12 buffer."""
-    flat = np.asarray(nv12, np.uint8).reshape(-1)
-    area = width * height
-    if flat.size != area * 3 // 2:
-        raise ValueError(f'NV12 {width}x{height} needs {area * 3 // 2} bytes, got {flat.size}')
-    y = flat[:area].reshape(height, width)
-    uv = flat[area:].reshape(height // 2, width // 2, 2)
-    u = np.repeat(np.repeat(uv[..., 0], 2, axis=0), 2, axis=1)
-    v = np.repeat(np.repeat(uv[..., 1], 2, axis=0), 2, axis=1)
-    return y, u, v
-
-
-def bpu_input(nv12: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Return what the BPU computes on for an NV12 frame: (1, H, W, 3) int8 YUV444 - 128."""
-    y, u, v = _planes(nv12, width, height)
-    yuv = np.stack([y, u, v], axis=-1).astype(np.int16) - 128
-    return yuv.astype(np.int8)[None]
-
-
 def rgb_for_nv12(nv12: np.ndarray, width: int, height: int,
                  yuv_range: str = 'full') -> np.ndarray:
     """
@@ -93,7 +74,7 @@ def rgb_for_nv12(nv12: np.ndarray, width: int, height: int,
     truncation keeps) are mapped through the inverse of the toolchain's matrix; U and V are
     those of the pixel's 2x2 block (the toolchain reads them at the block's top-left pixel).
     """
-    y, u, v = _planes(nv12, width, height)
+    y, u, v = nv12_planes(nv12, width, height)
     yuv = np.stack([y, u, v], axis=-1).astype(np.float64)
     if yuv_range == 'video':
         yuv -= (16.0, 128.0, 128.0)

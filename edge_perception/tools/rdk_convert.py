@@ -125,6 +125,8 @@ def convert_rdk_toolchain(model: str, target: str, calibration=None, algorithm: 
     result = ConvertResult(model=model, target=target, dtype=dtype, output=config_path, card='',
                            calibration_files=len(files),
                            info={'march': march, 'optimize': optimize, 'config': config_path,
+                                 'calibration_type': RDK_CALIBRATION[algorithm],
+                                 'per_channel': method == 'channel',
                                  'pad_value': pad_value, 'yuv_range': yuv_range,
                                  'node_precision': dict(node_precision or {})})
     if not rdk_toolchain.available():
@@ -145,7 +147,7 @@ def convert_rdk_toolchain(model: str, target: str, calibration=None, algorithm: 
     card = update_card(model, 'rdk', _card_reference(binary, soc, card_dir), card_dir, metadata)
     card = update_card(model, 'rdk_sim', os.path.relpath(quantized, card_dir), card_dir)
     _record_yuv_range(card, yuv_range)
-    from .rdk_bin import read_bin
+    from ..backends.rdk_sim_io import read_bin
     info = read_bin(binary)
     result.output, result.card = binary, card
     result.build_seconds = time.perf_counter() - started
@@ -164,12 +166,14 @@ def convert_rdk_toolchain(model: str, target: str, calibration=None, algorithm: 
 
 def convert_rdk_hybrid(model: str, target: str, hybrid, images=None, calibration=None,
                        output: Optional[str] = None, optimize: str = 'O0',
-                       yuv_range: str = 'full', **options):
+                       yuv_range: str = 'full', algorithm: str = 'normal',
+                       method: str = 'channel', **options):
     """
     ``convert --target rdk_x5 --hybrid auto|NODE[:int16|int16_in|cpu],...`` (``rdk_hybrid``).
 
-    images: what auto verifies each build on (default: the calibration images). The builds
-    go to ``<output>/step<i>``; the card names the kept one; ``info`` holds the search.
+    images: what auto verifies each build on (default: the calibration images). algorithm,
+    method: the calibration of every build (as ``convert_rdk_toolchain``). The builds go to
+    ``<output>/step<i>``; the card names the kept one; ``info`` holds the search.
     """
     from .convert import default_output
     from .rdk_hybrid import hybrid_build
@@ -179,5 +183,6 @@ def convert_rdk_hybrid(model: str, target: str, hybrid, images=None, calibration
         raise ConfigError('--hybrid auto on RDK verifies each build: give --calib or --images')
     folder = os.path.abspath(output or default_output(model, target, 'int8'))
     result, _ = hybrid_build(model, target, calibration, images or calibration, hybrid, folder,
-                             optimize=optimize, yuv_range=yuv_range)
+                             optimize=optimize, yuv_range=yuv_range, algorithm=algorithm,
+                             method=method)
     return result

@@ -126,12 +126,13 @@ def _point_card(model: str, target: str, result, card_dir: str) -> None:
 
 
 def _build_and_verify(model, target, calibration, images, optimize, yuv_range, precision,
-                      folder):
+                      folder, algorithm='normal', method='channel'):
     from .rdk_convert import convert_rdk_toolchain
     from .rdk_layers import analysis
     from .rdk_verify import verify_rdk
-    built = convert_rdk_toolchain(model, target, calibration, output=folder, optimize=optimize,
-                                  yuv_range=yuv_range, node_precision=precision)
+    built = convert_rdk_toolchain(model, target, calibration, algorithm=algorithm, method=method,
+                                  output=folder, optimize=optimize, yuv_range=yuv_range,
+                                  node_precision=precision)
     checked = verify_rdk(model, images, target, bin_path=built.output, progress=False,
                          bin_images=0)
     layers = analysis(os.path.join(folder, 'hb_mapper_makertbin.log'))
@@ -140,7 +141,8 @@ def _build_and_verify(model, target, calibration, images, optimize, yuv_range, p
 
 def hybrid_build(model: str, target: str, calibration, images, hybrid, output: str,
                  optimize: str = 'O0', yuv_range: str = 'full', bar: float = BAR,
-                 rounds: int = 3, step: float = 0.1):
+                 rounds: int = 3, step: float = 0.1, algorithm: str = 'normal',
+                 method: str = 'channel'):
     """
     Build an RDK hybrid; return (ConvertResult of the kept build, search record).
 
@@ -149,6 +151,7 @@ def hybrid_build(model: str, target: str, calibration, images, hybrid, output: s
     makertbin cosine as int16, rebuild, re-verify; stop at the bar, after ``rounds``, or when a
     round does not raise the lowest cosine) or {node: 'int16'|'cpu'} / 'NODE[:kind],...'.
     Each build goes to ``output/step<i>``; the card beside them names the kept one.
+    algorithm, method: every build's calibration (``convert_rdk_toolchain``).
     """
     heads = head_convs(model)
     steps = []
@@ -173,7 +176,8 @@ def hybrid_build(model: str, target: str, calibration, images, hybrid, output: s
         precision = plan[index]
         folder = os.path.join(output, f'step{index}')
         built, checked, layers = _build_and_verify(model, target, calibration, images,
-                                                   optimize, yuv_range, precision, folder)
+                                                   optimize, yuv_range, precision, folder,
+                                                   algorithm, method)
         a = checked.agreement
         record = {'step': index, 'precision': precision, 'min_cosine': min_cosine(checked),
                   'outputs': {o['name']: o['cosine_min'] for o in checked.outputs},

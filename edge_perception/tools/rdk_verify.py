@@ -63,7 +63,7 @@ def _ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
 
 def bin_check(bin_path: str, backend, model, pictures, count: int = 1) -> dict:
     """Run the .bin in hbdk-sim on ``count`` pictures; compare with the quantized ONNX."""
-    from .rdk_bin import read_bin, simulate_bin
+    from ..backends.rdk_sim_io import read_bin, simulate_bin
     from ..preprocess import preprocess
     info = read_bin(bin_path)
     worst, exact, ulp, started = 0.0, True, 0, time.perf_counter()
@@ -145,7 +145,7 @@ def verify_rdk(model_path: str, images: str, target: str = 'rdk_x5',
             bin_path, build_seconds = built.output, built.build_seconds
             # the card convert updated lives in the temporary folder: nothing to keep
         else:
-            from .rdk_bin import read_bin
+            from ..backends.rdk_sim_io import read_bin
             march = read_bin(bin_path)['march']
             target = rdk_toolchain.TARGET_BY_MARCH.get(march, target)
         quantized = quantized_onnx_for(bin_path)

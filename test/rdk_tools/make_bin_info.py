@@ -17,7 +17,7 @@ Build the square detector's RDK X5 .bin (O0) and write what the .bin declares as
 Usage (in the rdk environment, from the repository): ``.venv-rdk/bin/python -m
 test.rdk_tools.make_bin_info test/data/rdk_square_x5_bin_info.json``. The .bin itself (~270
 kB) is not kept; its input and output properties, read with the toolchain's own schema
-(``rdk_bin.read_bin``, as ``hb_model_info`` reads it), are what the RDK backend's contract
+(``rdk_sim_io.read_bin``, as ``hb_model_info`` reads it), are what the RDK backend's contract
 tests hold the fakes against.
 """
 
@@ -26,7 +26,7 @@ import os
 import sys
 import tempfile
 
-from edge_perception.tools.rdk_bin import read_bin
+from edge_perception.backends.rdk_sim_io import read_bin
 from edge_perception.tools.rdk_convert import convert_rdk_toolchain
 
 from .rdk_models import random_scenes, write_rdk_square_model

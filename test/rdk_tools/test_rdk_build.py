@@ -27,11 +27,11 @@ import subprocess
 import sys
 
 from edge_perception import load_model
+from edge_perception.backends.rdk_sim_io import bpu_input, read_bin, simulate_bin
 from edge_perception.errors import ConfigError, ModelLoadError
 from edge_perception.preprocess import Nv12Frame
 from edge_perception.tools import rdk_toolchain
-from edge_perception.tools.rdk_bin import read_bin, simulate_bin
-from edge_perception.tools.rdk_calibration import bpu_input, runtime_nv12
+from edge_perception.tools.rdk_calibration import runtime_nv12
 from edge_perception.tools.verify import iou
 import numpy as np
 import onnx
@@ -216,7 +216,7 @@ def test_the_runtime_never_imports_the_toolchain_at_import_time():
     code = ('import sys, edge_perception, edge_perception.model, edge_perception.backends, '
             'edge_perception.backends.rdk_sim_backend, edge_perception.tools.convert, '
             'edge_perception.tools.verify, edge_perception.tools.rdk_convert, '
-            'edge_perception.tools.rdk_bin, edge_perception.cli\n'
+            'edge_perception.backends.rdk_sim_io, edge_perception.cli\n'
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
             "('horizon_tc_ui', 'horizon_nn', 'hmct', 'hbdk', 'torch'))\n"
             'assert not bad, bad')

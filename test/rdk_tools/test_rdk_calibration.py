@@ -24,9 +24,10 @@ a ``bt601_video`` build (RGB -> video-range YUV444 -> -128, per pixel), and
 
 import os
 
+from edge_perception.backends.rdk_sim_io import bpu_input
 from edge_perception.samples import sample_images
-from edge_perception.tools.rdk_calibration import (bpu_input, calibration_tensor,
-                                                   runtime_nv12, write_calibration)
+from edge_perception.tools.rdk_calibration import (calibration_tensor, runtime_nv12,
+                                                   write_calibration)
 from edge_perception.yuv_range import bgr_to_nv12_in
 import numpy as np
 import pytest

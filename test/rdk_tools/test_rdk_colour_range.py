@@ -25,8 +25,8 @@ other range, the scores move far more than the tolerance (why the range must be 
 import dataclasses
 
 from edge_perception import load_model
+from edge_perception.backends.rdk_sim_io import read_bin
 from edge_perception.preprocess import Nv12Frame
-from edge_perception.tools.rdk_bin import read_bin
 from edge_perception.tools.rdk_calibration import runtime_nv12
 from edge_perception.tools.verify import iou
 import numpy as np

@@ -27,7 +27,7 @@ from edge_perception.tools import rdk_hybrid
 from edge_perception.tools.rdk_layers import analysis, markdown_table, parse_nodes, plot
 import pytest
 
-from .cli_helpers import write_scenes
+from .cli_helpers import run_cli, write_scenes
 from .rdk_models import random_scenes, square_scene
 
 SQUARES = [('red', 64, 64, 16), ('white', 320, 320, 64), ('red', 448, 128, 32)]
@@ -89,10 +89,31 @@ def test_explicit_nodes_reach_the_mapper(square, tmp_path):
     table = {n['node']: n for n in analysis(log)['nodes']}
     assert table['Conv_1']['dtype'] == 'int16' and table['Conv_1']['on'] == 'BPU'
     assert table['Conv_12']['on'] == 'CPU'
+    assert _mapper_calibration(log) == {'preprocess_on': 'False', 'calibration_type': 'default',
+                                        'per_channel': 'True'}
     card = result.card
     with load_model(card, backend='onnxruntime') as fp32, \
             load_model(card, backend='rdk_sim') as int8:
         assert len(int8(square_scene(SQUARES))) == len(fp32(square_scene(SQUARES))) == 3
+
+
+def _mapper_calibration(log_path):
+    """Return the calibration parameters makertbin's log says it used (its summary)."""
+    with open(log_path, encoding='utf-8') as f:
+        text = re.sub(r'\x1b\[[0-9;]*m', '', f.read())
+    block = re.search(r'calibration_parameters info #+\n(.*?)#####', text, re.S).group(1)
+    return dict(re.findall(r'INFO (\w+):?\s*:\s*(\S+)\s*$', block, re.M))
+
+
+def test_hybrid_builds_calibrate_with_the_algorithm_and_method_given(square, tmp_path):
+    """``convert --hybrid ... --algorithm kl_divergence --method layer`` reaches the mapper."""
+    folder, model, val = square
+    status, out = run_cli('convert', model, '--target', 'rdk_x5', '--hybrid', 'Conv_1:int16',
+                          '--calib', val, '--algorithm', 'kl_divergence', '--method', 'layer',
+                          '-o', tmp_path / 'hb')
+    assert status == 0, out
+    used = _mapper_calibration(str(tmp_path / 'hb' / 'step0' / 'hb_mapper_makertbin.log'))
+    assert used['calibration_type'] == 'kl' and used['per_channel'] == 'False', used
 
 
 def test_the_node_table_parser_reads_a_makertbin_log():

@@ -19,7 +19,7 @@ checker refuses the RDK S100's nash-e, so rdk_s100 keeps the config-writing path
 hb_compile, is in D-Robotics' OpenExplorer docker image only).
 """
 
-from edge_perception.tools.rdk_bin import read_bin
+from edge_perception.backends.rdk_sim_io import read_bin
 import pytest
 import yaml
 

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Read an RDK ``.bin`` model (hb_mapper makertbin's output) and run it in ``hbdk-sim``.
+The runtime side of an RDK build on a PC: read a ``.bin``, run it in ``hbdk-sim``, the BPU input.
 
 ``read_bin`` parses the file with the toolchain's own protobuf schema
 (``horizon_tc_ui.hbdtort.runtime_pb2``, as ``hb_model_info`` does): the graph's input (name,
@@ -22,6 +22,12 @@ holds, and the CPU nodes after it (``Dequantize`` with a per-channel scale for e
 output). ``simulate_bin`` extracts the ``.hbm`` (``hb_extract_hbm``), runs it on one NV12
 frame in the BPU simulator (``hbdk-sim``), reads the integer outputs it writes and applies the
 ``.bin``'s Dequantize scales, giving the float outputs the board's libdnn would return.
+``bpu_input`` is the BPU's view of an NV12 frame, what the quantized ONNX (``HB_ONNXRuntime``)
+takes: YUV444 (1, H, W, 3) int8, chroma repeated 2x2, minus 128.
+
+The ``rdk_sim`` backend uses these; the model toolchain (``edge_perception.tools``: convert,
+verify) imports them from here, so that no runtime module imports the toolchain. The
+toolchain's Python modules are imported only when a function needs them.
 """
 
 import glob
@@ -31,7 +37,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from . import rdk_toolchain
+from .rdk_commands import require, run
 from ..errors import ModelLoadError
 
 # element types of the runtime graph's tensors (onnx TensorProto numbering)
@@ -40,7 +46,7 @@ ELEMENT_TYPES = {1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6
 
 
 def _runtime_pb2():
-    rdk_toolchain.require()
+    require()
     from horizon_tc_ui.hbdtort import runtime_pb2
     return runtime_pb2
 
@@ -141,7 +147,7 @@ def yuv_range_of(info: Dict[str, str]) -> str:
 
 def extract_hbm(path: str, folder: str) -> str:
     """Write the .bin's packed BPU program (``hb_extract_hbm``) into ``folder``; return it."""
-    rdk_toolchain.run('hb_extract_hbm', [os.path.abspath(path)], folder, 'hb_extract_hbm.log')
+    run('hb_extract_hbm', [os.path.abspath(path)], folder, 'hb_extract_hbm.log')
     found = sorted(glob.glob(os.path.join(folder, '*.hbm')))
     if not found:
         raise ModelLoadError(f'hb_extract_hbm wrote no .hbm for {path} (log in {folder})')
@@ -198,9 +204,9 @@ def simulate_bin(path: str, nv12: np.ndarray, info: Optional[Dict[str, object]] 
         nv12.tofile(image)
         out = os.path.join(work, 'sim_out')
         os.makedirs(out, exist_ok=True)
-        rdk_toolchain.run('hbdk-sim', ['-f', hbm, '-n', info['bpu_graph'], '-i', image,
-                                       '--yuv-size', f'{height}x{width}', '-o', out], work,
-                          'hbdk_sim.log', 'hbdk-sim')
+        run('hbdk-sim', ['-f', hbm, '-n', info['bpu_graph'], '-i', image,
+                         '--yuv-size', f'{height}x{width}', '-o', out], work,
+            'hbdk_sim.log', 'hbdk-sim')
         bpu_outputs = info['bpu_outputs']
         results = []
         for entry in info['outputs']:
@@ -214,3 +220,23 @@ def simulate_bin(path: str, nv12: np.ndarray, info: Optional[Dict[str, object]] 
                 raw = (raw * scale.reshape(shape)).astype(np.float32)
             results.append(raw.reshape(entry['shape']))
     return results
+
+
+def nv12_planes(nv12: np.ndarray, width: int, height: int):
+    """Y (H, W) and the 2x2-repeated U, V (H, W) planes of a flat NV12 buffer."""
+    flat = np.asarray(nv12, np.uint8).reshape(-1)
+    area = width * height
+    if flat.size != area * 3 // 2:
+        raise ValueError(f'NV12 {width}x{height} needs {area * 3 // 2} bytes, got {flat.size}')
+    y = flat[:area].reshape(height, width)
+    uv = flat[area:].reshape(height // 2, width // 2, 2)
+    u = np.repeat(np.repeat(uv[..., 0], 2, axis=0), 2, axis=1)
+    v = np.repeat(np.repeat(uv[..., 1], 2, axis=0), 2, axis=1)
+    return y, u, v
+
+
+def bpu_input(nv12: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Return what the BPU computes on for an NV12 frame: (1, H, W, 3) int8 YUV444 - 128."""
+    y, u, v = nv12_planes(nv12, width, height)
+    yuv = np.stack([y, u, v], axis=-1).astype(np.int16) - 128
+    return yuv.astype(np.int8)[None]
