@@ -416,12 +416,13 @@ def measure(camera, sink, load_hz, seconds, pace_hz, paced_seconds, warmup=1.0):
 
 def run_configuration(mode: str, size, npu_ms: float, workers: Sequence[int], recording,
                       recording_file, context, seconds=4.0, paced_seconds=3.5, runs=3,
-                      load_hz=0.0, pace_hz=30.0, log=None, cores=0) -> dict:
+                      load_hz=0.0, pace_hz=30.0, log=None, cores=0, params=None) -> dict:
     """
     Measure the relay and each worker count for one mode / frame size / NPU latency.
 
     Returns {'rows': {target: [run results]}, ...}; see ``summarize``. load_hz 0: 1.25 x the
     ideal rate of the largest worker count. cores: simulated NPU cores (0: one per worker).
+    params: detector parameters (e.g. {'tracker': 'none'}; the relay takes none).
     """
     from rclpy.node import Node
     width, height = size
@@ -445,9 +446,10 @@ def run_configuration(mode: str, size, npu_ms: float, workers: Sequence[int], re
             probe = DiagnosticsProbe(node, f'{namespace}/detector:') if kind != RELAY else None
             if mode == 'inprocess':
                 target = InProcessTarget(kind, namespace, context, recording, npu_ms,
-                                         cores=cores)
+                                         params=None if kind == RELAY else params, cores=cores)
             else:
-                target = ProcessTarget(kind, namespace, recording_file, npu_ms, cores=cores)
+                target = ProcessTarget(kind, namespace, recording_file, npu_ms,
+                                       params=None if kind == RELAY else params, cores=cores)
             try:
                 _wait_connected(camera, sink, target)
                 result = measure(camera, sink, load_hz, seconds, pace_hz, paced_seconds)
@@ -464,6 +466,7 @@ def run_configuration(mode: str, size, npu_ms: float, workers: Sequence[int], re
                 spinner.join(5.0)
                 node.destroy_node()
     return {'mode': mode, 'size': size, 'npu_ms': npu_ms, 'load_hz': load_hz, 'cores': cores,
+            'params': dict(params or {}),
             'pace_hz': pace_hz, 'seconds': seconds, 'paced_seconds': paced_seconds,
             'runs': runs, 'results': results}
 
@@ -513,9 +516,11 @@ def format_table(config: dict, rows: List[dict]) -> str:
     w, h = config['size']
     cores = f"{config['cores']} simulated core(s)" if config.get('cores') else \
         'one simulated core per worker'
+    params = ', '.join(f'{k}:={v}' for k, v in sorted(config.get('params', {}).items()))
     head = (f"### {config['mode']}, {w}x{h} bgr8, NPU stand-in {config['npu_ms']:g} ms "
             f"(SIMULATION, {cores}), load {rows[0]['offered']:.0f} Hz offered, paced "
-            f"{config['pace_hz']:g} Hz, median of {config['runs']} runs\n\n")
+            f"{config['pace_hz']:g} Hz, median of {config['runs']} runs, detector "
+            f"{params or 'defaults'}\n\n")
     lines = ['| target | fps (load) | runs fps | speed-up | ideal fps | load p50 ms | '
              'load p95 ms | paced p50 ms | paced p95 ms | overhead p50 ms | ours p50 ms | '
              'answered | in order | node stages ms, paced: convert/pre/infer/decode/publish |',
@@ -545,7 +550,7 @@ def write_recording(recording) -> str:
 
 def run_pipeline(card: str, modes=MODES, sizes=SIZES, npu_list=NPU_MS, workers=(1, 2, 3),
                  seconds=4.0, paced_seconds=3.5, runs=3, load_hz=0.0, pace_hz=30.0,
-                 verbose=True, cores=0) -> List[dict]:
+                 verbose=True, cores=0, params=None) -> List[dict]:
     """Every configuration, one table each printed as it is done; returns the configs."""
     import rclpy
     from rclpy.context import Context
@@ -563,7 +568,7 @@ def run_pipeline(card: str, modes=MODES, sizes=SIZES, npu_list=NPU_MS, workers=(
                 for npu_ms in npu_list:
                     config = run_configuration(mode, size, npu_ms, workers, recording,
                                                recording_file, context, seconds, paced_seconds,
-                                               runs, load_hz, pace_hz, log, cores)
+                                               runs, load_hz, pace_hz, log, cores, params)
                     config['rows'] = summarize(config)
                     print(format_table(config, config['rows']) + '\n', flush=True)
                     configs.append(config)
@@ -599,6 +604,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--load-hz', type=float, default=0.0,
                    help='camera rate under load (0: 1.25x the ideal of the most workers)')
     p.add_argument('--pace-hz', type=float, default=30.0, help='camera rate of the paced runs')
+    p.add_argument('--tracker', default='',
+                   help="the detector's tracker parameter (default: the node's, bytetrack; "
+                   'none measures the pipeline without tracking)')
     return p
 
 
@@ -615,7 +623,7 @@ def main(argv=None) -> int:
                  tuple(float(v) for v in args.npu_ms.split(',')),
                  tuple(int(v) for v in args.workers.split(',')), args.seconds,
                  args.paced_seconds, args.runs, args.load_hz, args.pace_hz,
-                 cores=args.npu_cores)
+                 cores=args.npu_cores, params={'tracker': args.tracker} if args.tracker else None)
     return 0
 
 

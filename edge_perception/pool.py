@@ -17,8 +17,14 @@ Inference worker pool: N workers, ordered output through a bounded window, every
 One worker per inference context (one RKNNLite context per NPU core, one ONNX Runtime session
 per CPU core, ...). A single-slot mailbox feeds them: ``submit`` replaces a frame that is still
 waiting (dropped, reason ``replaced``), and the next idle worker takes the newest frame and
-gives it a sequence number. ``emit`` runs on one publisher thread of its own, in sequence
-order, never under a lock and never on a worker. The order is kept through a bounded reorder
+gives it a sequence number. ``emit`` runs in sequence order, one call at a time, never under a
+lock: on the pool's publisher thread, except that a worker whose result is the next in order
+publishes it itself when nobody else is publishing and no frame waits for a worker (the
+service is not overloaded: the worker would only wait, and the hand-off to the publisher
+thread is saved). Under load every result goes to the publisher thread, so no worker waits
+for ``emit``. Waits are split: idle workers, the publisher and the callers of ``stop`` /
+``wait_idle`` each wait on a condition of their own (one lock), so a new frame wakes one
+worker only and a finished result the publisher only. The order is kept through a bounded reorder
 window: a frame still in flight stops blocking later results once ``window`` finished results
 wait behind it or it has been in flight ``max_latency_ms``; its result, if it comes, is older
 than one already published and is dropped (reason ``late``). While ``window`` results wait
@@ -72,7 +78,7 @@ class _Slot:
 
 class WorkerPool:
     """
-    Run ``work(context, item)`` on N threads; ``emit(item, result)`` in order on its own thread.
+    Run ``work(context, item)`` on N threads; ``emit(item, result)`` in order, one at a time.
 
     contexts: one per worker (model contexts the pool then owns: ``close(context)`` frees each
     when its worker ends); None: each worker's context is its index. reopen(index, old): a fresh
@@ -116,7 +122,11 @@ class WorkerPool:
             raise ValueError(f'window must be >= 1, got {window}')
         self._cpu_affinity = tuple(cpu_affinity or ())
         self._name = name
-        self._cond = threading.Condition()
+        lock = threading.RLock()
+        self._cond = threading.Condition(lock)          # fates settled (stop, wait_idle)
+        self._work_cond = threading.Condition(lock)     # idle workers: a frame, window room
+        self._pub_cond = threading.Condition(lock)      # the publisher: results, deadlines
+        self._emitting = False          # someone (publisher or a worker) is inside emit
         self._pending, self._has_pending = None, False
         self._stopping = False          # no intake, no new jobs
         self._final = False             # stop() is done waiting: publish what is ready, exit
@@ -200,7 +210,8 @@ class WorkerPool:
             if replaced:
                 self._settle(self._pending, DROPPED, 'replaced')
             self._pending, self._has_pending = item, True
-            self._cond.notify_all()
+            if not replaced:            # a replacement finds the worker already woken
+                self._work_cond.notify()
         return not replaced
 
     # -- workers --------------------------------------------------------------------------
@@ -252,7 +263,7 @@ class WorkerPool:
                 # backpressure: no new frame while `window` results wait to be published
                 while not (self._has_pending and len(self._ready) < self._window) \
                         and not self._stopping and slot.generation == generation:
-                    self._cond.wait()
+                    self._work_cond.wait()
                 if self._stopping or slot.generation != generation:
                     return
                 item, self._pending, self._has_pending = self._pending, None, False
@@ -261,12 +272,13 @@ class WorkerPool:
                 self._jobs[job.seq] = job
                 slot.job = job
                 if self._timeout:
-                    self._cond.notify_all()     # the watchdog learns of the new deadline
+                    self._pub_cond.notify()     # the watchdog learns of the new deadline
             error = None
             try:
                 result = self._work(context, item)
             except Exception as exc:  # keep serving; the owner decides how to report it
                 result, error = None, exc
+            inline = False
             with self._cond:
                 current = slot.generation == generation
                 if current:
@@ -280,15 +292,30 @@ class WorkerPool:
                     self._settle(job, BAD, self._reason(error))
                 elif job.seq < self._head:
                     self._settle(job, DROPPED, 'late')
+                elif self._may_emit_here(job, current):
+                    inline, publish = True, self._publish_ready
+                    self._emitting = True
+                    self._head += 1
                 else:
                     self._ready[job.seq] = (job, result)
                     waiting = len(self._ready) - (self._head in self._ready)
                     self.peak_waiting = max(self.peak_waiting, waiting)
-                self._cond.notify_all()
+                self._pub_cond.notify()
+                self._cond.notify_all()     # stop() waits for the running calls to return
+            if inline:
+                self._emit_one(job, result, publish)
+                with self._cond:
+                    self._emitting = False
+                    self._pub_cond.notify()     # results that finished meanwhile: its turn
             if error is not None and current:
                 self._report(error)
             if not current:
                 return
+
+    def _may_emit_here(self, job, current) -> bool:
+        """Tell whether a worker publishes its result itself (lock held): see the docstring."""
+        return (current and job.seq == self._head and not self._emitting and not self._final
+                and not self._has_pending and not self._ready)
 
     def _reason(self, exc) -> str:
         if self._classify is None:
@@ -364,15 +391,20 @@ class WorkerPool:
                 while True:
                     now = time.monotonic()
                     events, wake_timeout = self._watchdog(now)
-                    batch, wake_order = self._collect(now)
-                    if self._final:
-                        batch += [self._ready.pop(s) for s in sorted(self._ready)]
-                    if batch or events or self._final:
+                    batch, wake_order = [], None
+                    full = len(self._ready) >= self._window
+                    if not self._emitting:      # a worker publishing its own: after it
+                        batch, wake_order = self._collect(now)
+                        if self._final:
+                            batch += [self._ready.pop(s) for s in sorted(self._ready)]
+                    if batch or events or (self._final and not self._emitting):
                         if batch:
-                            self._cond.notify_all()     # room in the window again
+                            self._emitting = True
+                            if full:
+                                self._work_cond.notify_all()    # room in the window again
                         break
                     wakes = [w for w in (wake_timeout, wake_order) if w is not None]
-                    self._cond.wait(max(0.0, min(wakes) - now) + 0.001 if wakes else None)
+                    self._pub_cond.wait(max(0.0, min(wakes) - now) + 0.001 if wakes else None)
                 publish, final = self._publish_ready, self._final
             for index, seconds in events:
                 if self._on_timeout is not None:
@@ -382,6 +414,9 @@ class WorkerPool:
                         self._report(exc)
             for job, result in batch:
                 self._emit_one(job, result, publish)
+            if batch:
+                with self._cond:
+                    self._emitting = False
             if final:
                 with self._cond:
                     if not self._ready:
@@ -427,14 +462,16 @@ class WorkerPool:
             if self._has_pending:
                 self._settle(self._pending, DROPPED, 'shutdown')
                 self._pending, self._has_pending = None, False
-            self._cond.notify_all()
+            self._work_cond.notify_all()
+            self._pub_cond.notify_all()
+            self._cond.notify_all()         # re-creations waiting to retry
             self._cond.wait_for(lambda: all(s.job is None for s in self._slots), timeout)
             for job in list(self._jobs.values()):   # still running, or skipped and running
                 self._settle(job, DROPPED, 'shutdown')
             self._jobs.clear()
             self._publish_ready = publish_ready
             self._final = True
-            self._cond.notify_all()
+            self._pub_cond.notify_all()
         me = threading.current_thread()
         if self._publisher is not me:
             self._publisher.join(max(0.0, deadline - time.monotonic()) + 1.0)

@@ -22,6 +22,7 @@ from edge_perception.affinity import pin_current_thread, pinned, validate_cpus
 from edge_perception.pool import WorkerPool
 import pytest
 
+from .helpers import wait_for
 from .models import write_dense_model
 
 linux_only = pytest.mark.skipif(not hasattr(os, 'sched_setaffinity'),
@@ -177,22 +178,73 @@ def test_onnxruntime_pool_threads_are_created_pinned(tmp_path):
     model.close()
 
 
-def test_emit_runs_on_one_publisher_thread_not_on_the_workers():
-    threads, work_threads = set(), set()
+def test_emit_runs_one_call_at_a_time_in_frame_order():
+    """Whoever publishes (the publisher thread or an idle worker), emit never overlaps."""
+    lock, inside, most, threads, items = threading.Lock(), [0], [0], set(), []
 
     def work(_, item):
-        work_threads.add(threading.current_thread().name)
-        time.sleep(0.001)
+        time.sleep(0.0005 * (item % 4))     # finish out of order
         return item
 
-    pool = WorkerPool(3, work, lambda item, result: threads.add(threading.current_thread().name),
-                      name='unit')
+    def emit(item, _result):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        threads.add(threading.current_thread().name)
+        items.append(item)
+        time.sleep(0.0003)
+        with lock:
+            inside[0] -= 1
+
+    pool = WorkerPool(3, work, emit, name='unit')
     try:
-        for item in range(50):
+        for item in range(200):
             pool.submit(item)
-            time.sleep(0.0005)
+            time.sleep(0.0004 * (item % 3))
         assert pool.wait_idle(10)
-        assert threads == {'unit-publish'} and 'unit-publish' not in work_threads
-        assert work_threads <= {'unit-0', 'unit-1', 'unit-2'}
+        assert most[0] == 1 and items == sorted(items) and len(items) == pool.published
+        assert threads <= {'unit-publish', 'unit-0', 'unit-1', 'unit-2'}
+    finally:
+        pool.stop()
+
+
+def test_a_worker_publishes_its_own_result_only_when_no_frame_waits_and_nobody_publishes():
+    """
+    Under load a worker hands its result to the publisher thread and takes the next frame.
+
+    Frame 0 finishes while frame 1 waits: the publisher thread emits 0 (held in emit by a
+    gate). Frame 1 finishes with nothing waiting, but 0 is still being emitted: 1 waits its
+    turn on the publisher thread, never in emit at the same time. Frame 2 comes alone to an
+    idle pool: its worker publishes it itself (the hand-off saved).
+    """
+    go0, gate = threading.Event(), threading.Event()
+    finished, entered = [], []
+
+    def work(_, item):
+        if item == 0:
+            assert go0.wait(10)
+        finished.append(item)
+        return item
+
+    def emit(item, _result):
+        entered.append((item, threading.current_thread().name))
+        if item == 0:
+            assert gate.wait(10)
+
+    pool = WorkerPool(1, work, emit, name='unit')
+    try:
+        pool.submit(0)
+        assert wait_for(lambda: pool.counts()['in_flight'] == 1, 5)     # 0 is running
+        pool.submit(1)                                                  # 1 waits for it
+        go0.set()
+        assert wait_for(lambda: finished == [0, 1], 5)
+        time.sleep(0.05)
+        assert entered == [(0, 'unit-publish')]         # 1 is not emitted while 0 is
+        gate.set()
+        assert pool.wait_idle(10)
+        pool.submit(2)
+        assert pool.wait_idle(10)
+        assert entered == [(0, 'unit-publish'), (1, 'unit-publish'), (2, 'unit-0')]
+        assert pool.counts()['published'] == 3
     finally:
         pool.stop()

@@ -14,11 +14,13 @@
 """
 Frames out: each camera's result publishers, and one frame's results through them.
 
-``ResultPublishing.emit`` runs on the pool's publisher thread, in frame order: the result
-stages (tracker, depth, plug-ins), the task's ``Outputs``, then, when on, the debug image and
-the TROS ``perception_targets``. The debug image is the only consumer that needs the whole
-frame in BGR: a YUV frame the model took as it came is converted for it lazily, once per
-frame in the process (``SharedFrame`` keeps the BGR form), and only with
+``ResultPublishing.emit`` runs in frame order, one frame at a time (on the pool's publisher
+thread, or on the worker itself when the node is not overloaded: ``pool``): the result
+stages (tracker, depth, plug-ins), the task's ``Outputs``, then, when on, the debug image,
+and the TROS ``perception_targets`` (built only while a subscription is matched: ~0.4 ms of
+interpreter time a frame that nobody would read). The debug image is the only consumer that
+needs the whole frame in BGR: a YUV frame the model took as it came is converted for it
+lazily, once per frame in the process (``SharedFrame`` keeps the BGR form), and only with
 ``publish_debug_image`` on. Everything else reads only the frame's size (``frame_size``).
 """
 
@@ -104,8 +106,9 @@ class ResultPublishing:
         self._stats.record(convert=result.convert, pre=result.times.pre,
                            infer=result.times.infer, decode=result.times.decode,
                            publish=publish)
-        if camera.targets_pub is not None:
-            camera.targets_pub.publish(self._perception_targets(outputs, header, result))
+        targets = camera.targets_pub
+        if targets is not None and targets.get_subscription_count():    # built when listened to
+            targets.publish(self._perception_targets(outputs, header, result))
 
     def _perception_targets(self, outputs, header, result: FrameResult):
         width, height = frame_size(result.image)
