@@ -32,7 +32,7 @@ The lifecycle base of every perception node: the transitions, the parameter call
 
 ``~/enable`` (std_srvs/SetBool) pauses and resumes inference without a transition: frames
 received while paused are counted (``frames_paused``) and not inferred. A task node gives its
-``Outputs`` class (``outputs_class``); ``stages`` run on the publisher thread, in frame order.
+``Outputs`` class (``outputs_class``); ``stages`` run in frame order, one frame at a time.
 Counters and /diagnostics: ``diagnostics``; failed frames and contexts: ``worker_faults``.
 """
 

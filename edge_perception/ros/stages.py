@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Per-frame result stages: post-processing run on the publisher thread, in frame order.
+Per-frame result stages: post-processing run in frame order, one frame at a time.
 
 A stage sees every frame's result after inference and before the node publishes it, one
 frame at a time and in frame order (per camera), so a stateful step such as a tracker

@@ -14,7 +14,7 @@
 """
 The ``tracker`` parameter's result stage: ByteTrack ids on each camera's detections.
 
-One ``ByteTracker`` per camera, updated on the node's publisher thread in frame order with
+One ``ByteTracker`` per camera, updated in frame order (one frame at a time) with
 the frame's index among the frames that camera received (a frame dropped by the pool, late,
 bad or received while paused is a gap the Kalman filter predicts over, not a reset). The
 frame's ``Detections`` are replaced by those on confirmed tracks, ``tracker_id`` set; every
