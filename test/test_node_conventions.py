@@ -14,6 +14,7 @@
 """Output conventions over the real rclpy: class_id_format, QoS overrides, cameras, stages."""
 
 import threading
+import time
 
 from edge_perception.model import load_model
 from edge_perception.ros.detector_node import DetectorNode
@@ -130,23 +131,29 @@ class Recorder(ResultStage):
     def __init__(self, fail_at=None):
         self.seen, self.threads, self.fail_at = [], set(), fail_at
         self.configured = self.resets = 0
+        self.inside, self.overlaps = 0, 0
 
     def configure(self, node):
         self.configured += 1
 
     def process(self, camera, frame_index, header, result):
-        self.threads.add(threading.current_thread().name)
-        self.seen.append((camera, frame_index, header.stamp.sec))
-        if header.stamp.sec == self.fail_at:
-            raise RuntimeError('stage failure')
-        result.extras['recorded'] = frame_index
+        self.inside += 1
+        self.overlaps += self.inside > 1
+        try:
+            self.threads.add(threading.current_thread().name)
+            self.seen.append((camera, frame_index, header.stamp.sec))
+            time.sleep(0.005)           # a slow stage: a second call would overlap this one
+            if header.stamp.sec == self.fail_at:
+                raise RuntimeError('stage failure')
+            result.extras['recorded'] = frame_index
+        finally:
+            self.inside -= 1
 
     def reset(self):
         self.resets += 1
 
 
-def test_result_stages_run_in_frame_order_on_the_publisher_thread(nodes, probe, namespace,
-                                                                  tiny_model):
+def test_result_stages_run_in_frame_order_one_at_a_time(nodes, probe, namespace, tiny_model):
     stage = Recorder(fail_at=4)
     overrides = [Parameter('model', value=str(tiny_model)), Parameter('workers', value=2),
                  Parameter('image_qos', value='reliable')]
@@ -163,7 +170,12 @@ def test_result_stages_run_in_frame_order_on_the_publisher_thread(nodes, probe, 
     assert [s for _, _, s in stage.seen] == sorted(s for _, _, s in stage.seen)
     assert [i for _, i, _ in stage.seen] == list(range(len(stage.seen)))
     assert [s for _, _, s in stage.seen if s != 4] == published
-    assert stage.threads == {'detector-inference-publish'}
+    # on the pool's own threads (a worker publishes its own next result when nothing waits,
+    # else the publisher thread does), never on an executor thread; one call at a time (here
+    # frames go one by one; test_pool.py's emit test pins it with results finishing at once)
+    assert stage.overlaps == 0
+    assert stage.threads <= {'detector-inference-publish', 'detector-inference-0',
+                             'detector-inference-1'}, stage.threads
     assert node.counters()['bad_publish'] == 1
     node.trigger_deactivate()
     assert stage.resets == 1
