@@ -114,28 +114,41 @@ def _rescale(torch, model, calibration):
                 layer.bias.copy_((layer.bias - float(out.mean())) * gain + mean)
 
 
-@pytest.fixture(scope='module')
-def checkpoints(tmp_path_factory):
+def write_checkpoints(folder, configs, imgsz, seeds, nc=NC, adjust=None):
+    """
+    Write seeded random-weight ``.pt`` checkpoints of ultralytics model yamls; {cfg: path}.
+
+    seeds: {cfg: seed} (a missing cfg takes ``seeds[None]``); each model is rescaled on the
+    sample pictures (``_rescale``) so its scores spread; ``adjust(torch, model)`` may change it
+    before it is saved.
+    """
     offline_ultralytics()
     import torch
     from ultralytics.nn import tasks
-    folder = tmp_path_factory.mktemp('heads')
-    batch = [cv2.resize(p, (IMGSZ, IMGSZ))[:, :, ::-1].transpose(2, 0, 1) / 255.0
+    batch = [cv2.resize(p, (imgsz, imgsz))[:, :, ::-1].transpose(2, 0, 1) / 255.0
              for p in PICTURES.values()]
     calibration = torch.from_numpy(np.ascontiguousarray(batch, np.float32))
     paths = {}
-    for cfg in sorted({f[0] for f in FORMS}):
-        torch.manual_seed(7)
+    for cfg in configs:
+        torch.manual_seed(seeds.get(cfg, seeds[None]))
         obb = 'obb' in cfg
-        model = (tasks.OBBModel if obb else tasks.DetectionModel)(cfg, nc=NC, verbose=False)
-        model.names = {i: f'class{i}' for i in range(NC)}
+        model = (tasks.OBBModel if obb else tasks.DetectionModel)(cfg, nc=nc, verbose=False)
+        model.names = {i: f'class{i}' for i in range(nc)}
         model.eval()
         _rescale(torch, model, calibration)
+        if adjust is not None:
+            adjust(torch, model)
         path = str(folder / cfg.replace('.yaml', '.pt'))
-        torch.save({'model': model, 'train_args': {'imgsz': IMGSZ,
+        torch.save({'model': model, 'train_args': {'imgsz': imgsz,
                                                    'task': 'obb' if obb else 'detect'}}, path)
         paths[cfg] = path
     return paths
+
+
+@pytest.fixture(scope='module')
+def checkpoints(tmp_path_factory):
+    return write_checkpoints(tmp_path_factory.mktemp('heads'), sorted({f[0] for f in FORMS}),
+                             IMGSZ, {None: 7})
 
 
 @pytest.fixture(scope='module')

@@ -35,12 +35,12 @@ import os
 from edge_perception import cli
 from edge_perception.decoders import OrientedDetections
 from edge_perception.model import load_model
-from edge_perception.tools.export import export, offline_ultralytics
+from edge_perception.tools.export import export
 import numpy as np
 import pytest
 
 from .random_models import gap_threshold
-from .test_layouts_ultralytics import _pairs, _rescale, _same_corners, PICTURES
+from .test_layouts_ultralytics import _pairs, _same_corners, PICTURES, write_checkpoints
 
 IMGSZ = 320
 IOU = 0.45
@@ -52,36 +52,20 @@ HEADS = {'yolo26n.yaml': ('rdk_yolo26', (4,)), 'yolo26n-obb.yaml': ('rdk_yolo26_
 pytestmark = pytest.mark.filterwarnings('ignore:Converting a tensor to a Python boolean')
 
 
+def _one2one_heads(torch, model):
+    head = model.model[-1]
+    if getattr(head, 'one2one_cv2', None) is not None:
+        head.end2end = True         # predict with the one-to-one branch, as trained YOLO26
+        with torch.no_grad():       # the one-to-many branch differs (it is a copy at init)
+            for name in ('cv2', 'cv3', 'cv4'):
+                for branch in getattr(head, name, None) or ():
+                    branch[-1].bias.add_(torch.randn_like(branch[-1].bias) * 0.5)
+
+
 @pytest.fixture(scope='module')
 def checkpoints(tmp_path_factory):
-    offline_ultralytics()
-    import cv2
-    import torch
-    from ultralytics.nn import tasks
-    folder = tmp_path_factory.mktemp('rdk_heads')
-    batch = [cv2.resize(p, (IMGSZ, IMGSZ))[:, :, ::-1].transpose(2, 0, 1) / 255.0
-             for p in PICTURES.values()]
-    calibration = torch.from_numpy(np.ascontiguousarray(batch, np.float32))
-    paths = {}
-    for cfg in HEADS:
-        torch.manual_seed(11)
-        obb = 'obb' in cfg
-        model = (tasks.OBBModel if obb else tasks.DetectionModel)(cfg, nc=NC, verbose=False)
-        model.names = {i: f'class{i}' for i in range(NC)}
-        model.eval()
-        _rescale(torch, model, calibration)
-        head = model.model[-1]
-        if getattr(head, 'one2one_cv2', None) is not None:
-            head.end2end = True         # predict with the one-to-one branch, as trained YOLO26
-            with torch.no_grad():       # the one-to-many branch differs (it is a copy at init)
-                for name in ('cv2', 'cv3', 'cv4'):
-                    for branch in getattr(head, name, None) or ():
-                        branch[-1].bias.add_(torch.randn_like(branch[-1].bias) * 0.5)
-        path = str(folder / cfg.replace('.yaml', '.pt'))
-        torch.save({'model': model, 'train_args': {'imgsz': IMGSZ,
-                                                   'task': 'obb' if obb else 'detect'}}, path)
-        paths[cfg] = path
-    return paths
+    return write_checkpoints(tmp_path_factory.mktemp('rdk_heads'), tuple(HEADS), IMGSZ,
+                             {None: 11}, NC, adjust=_one2one_heads)
 
 
 @pytest.fixture(scope='module')

@@ -32,12 +32,12 @@ from edge_perception import cli
 from edge_perception.decoders import OrientedDetections
 from edge_perception.errors import ModelLoadError
 from edge_perception.model import load_model
-from edge_perception.tools.export import export, offline_ultralytics
+from edge_perception.tools.export import export
 import numpy as np
 import pytest
 
 from .random_models import gap_threshold
-from .test_layouts_ultralytics import _pairs, _rescale, _same_corners, PICTURES
+from .test_layouts_ultralytics import _pairs, _same_corners, PICTURES, write_checkpoints
 
 IMGSZ = 320
 IOU = 0.45
@@ -52,27 +52,9 @@ pytestmark = pytest.mark.filterwarnings('ignore:Converting a tensor to a Python 
 
 @pytest.fixture(scope='module')
 def checkpoints(tmp_path_factory):
-    offline_ultralytics()
-    import cv2
-    import torch
-    from ultralytics.nn import tasks
-    folder = tmp_path_factory.mktemp('rknn_obb')
-    batch = [cv2.resize(p, (IMGSZ, IMGSZ))[:, :, ::-1].transpose(2, 0, 1) / 255.0
-             for p in PICTURES.values()]
-    calibration = torch.from_numpy(np.ascontiguousarray(batch, np.float32))
-    paths = {}
-    for cfg in OBB_CONFIGS + ('yolo26n.yaml', 'yolo26n-obb.yaml'):
-        torch.manual_seed(SEEDS.get(cfg, 5))
-        obb = 'obb' in cfg
-        model = (tasks.OBBModel if obb else tasks.DetectionModel)(cfg, nc=NC, verbose=False)
-        model.names = {i: f'class{i}' for i in range(NC)}
-        model.eval()
-        _rescale(torch, model, calibration)
-        path = str(folder / cfg.replace('.yaml', '.pt'))
-        torch.save({'model': model, 'train_args': {'imgsz': IMGSZ,
-                                                   'task': 'obb' if obb else 'detect'}}, path)
-        paths[cfg] = path
-    return paths
+    return write_checkpoints(tmp_path_factory.mktemp('rknn_obb'),
+                             OBB_CONFIGS + ('yolo26n.yaml', 'yolo26n-obb.yaml'), IMGSZ,
+                             {None: 5, **SEEDS}, NC)
 
 
 @pytest.fixture(scope='module')
