@@ -32,6 +32,7 @@ import numpy as np
 
 from .fused_preprocess import letterbox_tensor
 # the YUV frames and the vendor's BGR -> NV12 live in yuv_frames; their home used to be here
+from .yuv_crop import center_crop_frame
 from .yuv_frames import bgr_to_nv12, check_nv12_size, Nv12Frame, Yuv422Frame, YuvFrame
 from .yuv_range import bgr_to_nv12_in, check_yuv_range
 
@@ -153,19 +154,27 @@ def _cv2_interpolation(name: str) -> int:
 
 def center_crop(image: np.ndarray, width: int, height: int,
                 interpolation: str = 'linear') -> Tuple[np.ndarray, Letterbox]:
-    """Scale ``image`` to cover width x height (shorter side fits), then cut out the centre."""
+    """
+    Scale ``image`` to cover width x height (shorter side fits), then cut out the centre.
+
+    image: a BGR array, or a YuvFrame (``yuv_crop``: only the window is converted when nothing
+    is resized), the same bytes as cropping ``image.to_bgr()``.
+    """
     interp = _cv2_interpolation(interpolation)
-    src_h, src_w = image.shape[:2]
+    yuv = isinstance(image, YuvFrame)
+    src_h, src_w = (image.height, image.width) if yuv else image.shape[:2]
     if src_h == 0 or src_w == 0:
         raise ValueError('cannot crop an empty image')
     ratio = max(width / src_w, height / src_h)
     new_w = max(width, int(round(src_w * ratio)))
     new_h = max(height, int(round(src_h * ratio)))
+    x0, y0 = (new_w - width) // 2, (new_h - height) // 2
+    box = Letterbox(new_w / src_w, new_h / src_h, -x0, -y0, src_w, src_h)
+    if yuv:
+        return center_crop_frame(image, (new_w, new_h), (x0, y0, width, height), interp), box
     if (new_w, new_h) != (src_w, src_h):
         image = cv2.resize(image, (new_w, new_h), interpolation=interp)
-    x0, y0 = (new_w - width) // 2, (new_h - height) // 2
-    return (np.ascontiguousarray(image[y0:y0 + height, x0:x0 + width]),
-            Letterbox(new_w / src_w, new_h / src_h, -x0, -y0, src_w, src_h))
+    return np.ascontiguousarray(image[y0:y0 + height, x0:x0 + width]), box
 
 
 def letterbox_geometry(src_w: int, src_h: int, width: int, height: int,
@@ -250,16 +259,20 @@ def preprocess(image_bgr, spec: InputSpec) -> Tuple[np.ndarray, Letterbox]:
 
     image_bgr: a BGR (or gray/BGRA) uint8 image, or a YuvFrame (Nv12Frame, Yuv422Frame). An
     Nv12Frame of exactly the input size goes to an NV12 model as it is (no conversion, no
-    copy). Everything else is resized once, straight into the tensor's layout
-    (``fused_preprocess``): the same numbers as converting a YUV frame to BGR, letterboxing
-    (``letterbox``) and then ``to_tensor``, bit for bit.
+    copy); one of another size is decoded in the model's ``yuv_range`` unless the frame states
+    its own (``Nv12Frame.yuv_range``). Everything else is resized once, straight into the
+    tensor's layout (``fused_preprocess``): the same numbers as converting a YUV frame to BGR,
+    letterboxing (``letterbox``) and then ``to_tensor``, bit for bit.
     """
-    if isinstance(image_bgr, Nv12Frame):
-        frame = image_bgr
-        if spec.color == 'nv12' and (frame.width, frame.height) == (spec.width, spec.height):
+    if isinstance(image_bgr, Nv12Frame) and spec.color == 'nv12':
+        # a camera's NV12 is taken to be in the range the model decodes (a frame of the input
+        # size reaches it unconverted), so a frame of another size is decoded in that range
+        frame = image_bgr = image_bgr.in_range(spec.yuv_range)
+        if (frame.width, frame.height) == (spec.width, spec.height) \
+                and (frame.yuv_range or 'video') == spec.yuv_range:
             return frame.flat, Letterbox(1.0, 1.0, 0, 0, frame.width, frame.height)
     if spec.resize == 'center_crop':
-        image = as_bgr(image_bgr.to_bgr() if isinstance(image_bgr, YuvFrame) else image_bgr)
+        image = image_bgr if isinstance(image_bgr, YuvFrame) else as_bgr(image_bgr)
         boxed, info = center_crop(image, spec.width, spec.height, spec.interpolation)
         if spec.color == 'nv12':
             return bgr_to_nv12_in(boxed, spec.yuv_range), info

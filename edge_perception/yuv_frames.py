@@ -16,7 +16,10 @@ Camera frames kept in their YUV encoding until pre-processing: NV12 and packed Y
 
 ``preprocess`` converts only what the model's input needs from them (see
 ``edge_perception.fused_preprocess``); ``to_bgr`` gives the whole frame as OpenCV converts it
-(BT.601, limited range), which is the reference every faster path is held to.
+(BT.601, limited range), which is the reference every faster path is held to. An NV12 frame
+may instead be full range (``Nv12Frame(..., yuv_range='full')``, JPEG's BT.601): it is then
+decoded with the chroma of each 2x2 block repeated (as OpenCV's NV12 conversion and the
+D-Robotics toolchain's NV12ToYUV444 do) and OpenCV's full-range ``COLOR_YCrCb2BGR``.
 """
 
 from typing import Optional
@@ -81,20 +84,45 @@ class Nv12Frame(YuvFrame):
     A frame that is already NV12: a Y plane (height x width) then interleaved U, V at half size.
 
     data: a uint8 array of width*height*3/2 bytes in any shape (flat, or (height*3/2, width) as
-    OpenCV and ROS ``nv12`` Images hold it). It is kept as given (no copy).
+    OpenCV and ROS ``nv12`` Images hold it). It is kept as given (no copy). yuv_range: the
+    BT.601 range of the bytes, 'video' or 'full'; None (not stated) decodes as video.
     """
 
-    __slots__ = ()
+    __slots__ = ('yuv_range',)
 
-    def __init__(self, data: np.ndarray, width: int, height: int):
+    def __init__(self, data: np.ndarray, width: int, height: int,
+                 yuv_range: Optional[str] = None):
         width, height = int(width), int(height)
         check_nv12_size(width, height)
+        if yuv_range not in (None, 'video', 'full'):
+            raise ValueError(f"NV12 yuv_range {yuv_range!r} is not None, 'video' or 'full'")
         if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
             raise ValueError('NV12 data must be a uint8 numpy array')
         if data.size != width * height * 3 // 2:
             raise ValueError(f'NV12 {width}x{height} needs {width * height * 3 // 2} bytes, '
                              f'got {data.size}')
         self.data, self.width, self.height = data, width, height
+        #: the BT.601 range of the bytes: 'video' (OpenCV's), 'full' (JPEG's), or None: not
+        #: stated (decoded as video; ``preprocess`` takes it to be an NV12 model's own range)
+        self.yuv_range = yuv_range
+
+    def in_range(self, yuv_range: str) -> 'Nv12Frame':
+        """Return this frame, or a view of its data in ``yuv_range`` if its range is unstated."""
+        if self.yuv_range is not None or yuv_range == 'video':
+            return self
+        return Nv12Frame(self.data, self.width, self.height, yuv_range)
+
+    def to_bgr(self) -> np.ndarray:
+        """Return the whole frame as a BGR image (in the frame's range; unstated: video)."""
+        return self.convert(False)
+
+    def convert(self, rgb: bool, dst: Optional[np.ndarray] = None) -> np.ndarray:
+        """Convert the whole frame to BGR (or RGB), into ``dst`` (height, width, 3) if given."""
+        if self.yuv_range != 'full':
+            return super().convert(rgb, dst)
+        image, height, width = self.image, self.height, self.width
+        chroma = image[height:].reshape(height // 2, width // 2, 2)
+        return full_range_nv12_to_bgr(image[:height], chroma, (width, height), rgb, dst)
 
     @property
     def flat(self) -> np.ndarray:
@@ -116,11 +144,36 @@ class Nv12Frame(YuvFrame):
         """
         image = self.image
         chroma = np.take(image, self.height + rows // 2, axis=0)
+        if self.yuv_range == 'full':
+            chroma = chroma.reshape(len(rows), self.width // 2, 2)
+            return full_range_nv12_to_bgr(_rows(image, rows), chroma, (self.width, len(rows)),
+                                          rgb)
         yuyv = cv2.merge([_rows(image, rows), chroma])
         return cv2.cvtColor(yuyv, cv2.COLOR_YUV2RGB_YUYV if rgb else cv2.COLOR_YUV2BGR_YUYV)
 
     def _codes(self):
         return cv2.COLOR_YUV2BGR_NV12, cv2.COLOR_YUV2RGB_NV12
+
+
+def full_range_nv12_to_bgr(y: np.ndarray, chroma: np.ndarray, size, rgb: bool,
+                           dst: Optional[np.ndarray] = None) -> np.ndarray:
+    """
+    Decode full-range BT.601 Y (h, w) and U, V pairs (rows, w / 2, 2) to BGR (or RGB).
+
+    The chroma is swapped to V, U at its own size and repeated to ``size`` (INTER_NEAREST
+    doubles exactly: source pixel floor(x / 2)), so each pixel's YCrCb goes through OpenCV's
+    full-range inverse (JPEG's: R = Y + 1.402 (V - 128), ...; the tests hold it to that).
+    ``cv2.mixChannels`` swaps and interleaves (numpy's strided copies cost ~7x more).
+    """
+    swapped = np.empty(chroma.shape, np.uint8)
+    cv2.mixChannels([chroma], [swapped], [0, 1, 1, 0])
+    ycrcb = np.empty((size[1], size[0], 3), np.uint8)
+    cv2.mixChannels([y, cv2.resize(swapped, tuple(size), interpolation=cv2.INTER_NEAREST)],
+                    [ycrcb], [0, 0, 1, 1, 2, 2])
+    code = cv2.COLOR_YCrCb2RGB if rgb else cv2.COLOR_YCrCb2BGR
+    if dst is None:
+        return cv2.cvtColor(ycrcb, code)
+    return _into(cv2.cvtColor(ycrcb, code, dst=dst), dst)
 
 
 class Yuv422Frame(YuvFrame):

@@ -300,6 +300,34 @@ def test_detector_node_refuses_32fc1_on_image_and_says_where_depth_goes(
 
 
 @pytest.mark.ros
+def test_detector_node_takes_16uc1_on_image_as_grey_and_hints_once_at_the_depth_topic(
+        nodes, probe, namespace, tiny_model):
+    """16UC1 is a legal grey image (answered as mono16), but most likely a depth camera."""
+    rosout = probe.collect(Log, '/rosout', RELIABLE)
+    node = start_detector(nodes, namespace, tiny_model, image_qos='reliable')
+    logger = node.get_logger().name
+    detections = probe.collect(Detection2DArray, 'detections')
+    pub = probe.publisher_for(Image, 'image', RELIABLE)
+
+    def hints():
+        return [m for m in rosout.messages if m.name == logger and '16UC1' in m.msg]
+
+    ramp = np.tile(np.linspace(500, 4000, 64).astype(np.uint16), (48, 1))     # mm
+    mono16 = raw_image(ramp, 'mono16')
+    for sec in range(1, 5):
+        depth = depth_msg('16UC1', ramp, False, 0)
+        assert send_and_receive(pub, detections, depth, stamped('cam', sec)) is not None, sec
+        assert rosout.wait(lambda m: m in hints(), timeout=10.0) is not None
+    assert send_and_receive(pub, detections, mono16, stamped('cam', 9)) is not None
+    said = hints()
+    assert len(said) == 1, [m.msg for m in said]
+    assert said[0].level == Log.WARN and '"depth" topic' in said[0].msg \
+        and 'use_depth' in said[0].msg and node.resolve_topic_name('image') in said[0].msg
+    assert not [m for m in rosout.messages if m.name == logger and 'mono16 image' in m.msg]
+    assert node.counters()['frames_bad'] == 0
+
+
+@pytest.mark.ros
 @pytest.mark.parametrize('encoding,bigendian,padding', [('32FC1', True, 3),
                                                         ('32FC1', False, 0),
                                                         ('16UC1', True, 5)])

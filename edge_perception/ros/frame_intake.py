@@ -31,11 +31,14 @@ import time
 from sensor_msgs.msg import CompressedImage, Image
 
 from .frames import SharedFrame
+from .image_conversions import HINTS
 from .parameters import check_array_type, check_choice, IMAGE_QOS, TRANSPORTS
 from .qos import image_qos, image_qos_overrides, SubscriptionEventCallbacks
 from .stages import FrameResult
 
 __all__ = ['Camera', 'camera_prefix', 'cameras_for', 'FrameIntake']
+
+HINT_THROTTLE = 60.0            # seconds between repeats of an encoding hint (HINTS)
 
 
 def camera_prefix(topic: str) -> str:
@@ -169,6 +172,12 @@ class FrameIntake:
             self._stats.frames_in += 1
         pool.submit((camera, frame, index))
 
+    def _hint(self, camera: Camera, encoding: str):
+        """Log, throttled, that an encoding accepted on ``camera`` may be on the wrong topic."""
+        self._node.get_logger().warning(
+            f'{camera.resolved or camera.topic}: a {encoding} image {HINTS[encoding]}',
+            throttle_duration_sec=HINT_THROTTLE)
+
     def infer(self, model, item) -> FrameResult:
         """Convert (once per process) and infer with ``model`` (the worker's own context)."""
         frame = item[1]
@@ -176,5 +185,7 @@ class FrameIntake:
         t0 = time.perf_counter()
         image = frame.image(self.keep_nv12, self.keep_yuv)
         convert = time.perf_counter() - t0
+        if not frame.compressed and frame.msg.encoding in HINTS:
+            self._hint(item[0], frame.msg.encoding)
         output, times = model.predict(image)
         return FrameResult(image, output, times, convert, started)

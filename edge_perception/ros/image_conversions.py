@@ -22,7 +22,8 @@ Bayer mosaics (``bayer_<pattern>8``/``16``; the pattern names the top-left 2x2 p
 order) are demosaiced by OpenCV (bilinear, as cv_bridge does). 16-bit encodings (mono16,
 bgr16, rgb16, bgra16, rgba16, bayer_*16, 16UC1) are converted at 16 bits, then scaled to 8
 bits by 255/65535 with rounding: cv_bridge's ``toCvCopy`` order and factor. ``32FC1`` (depth
-in metres) is refused on a colour input, naming the ``depth`` topic.
+in metres) is refused on a colour input, naming the ``depth`` topic; ``16UC1`` is taken as
+mono16, with a hint (``HINTS``) that the nodes log, throttled, naming the ``depth`` topic.
 
 The other way, ``bgr_to_image`` fills ``data`` with an ``array.array('B')``: message field
 checks (``ROS_PYTHON_CHECK_FIELDS=1``, and always on Humble) accept one without looking at
@@ -86,6 +87,13 @@ REFUSED = {
     '32FC1': 'is a depth image (float metres), not a picture: publish it on the '
              '"depth" topic of the node (use_depth:=true, remapped like "image") and a '
              'colour or mono image on "image"',
+}
+
+#: Encodings accepted on a colour input that may be wired there by mistake, and the hint.
+HINTS = {
+    '16UC1': 'is taken as a mono16 grey picture, but 16UC1 is the depth encoding (millimetres): '
+             'if this is a depth camera, publish it on the "depth" topic of the node '
+             '(use_depth:=true, remapped like "image") instead',
 }
 
 #: Raw encodings understood, by their sensor_msgs/image_encodings name.
