@@ -124,6 +124,9 @@ def simulated_build(model: str, target: str, dtype: str, calibration, algorithm:
                 'steps': [vars(s) for s in search.steps]}
         built = time.perf_counter()
         backend = session.backend(layers)
+        if session.last_restored:
+            log("hybrid: calibrated int8 range restored (not the toolkit's [-7, ...] Sigmoid "
+                'input clip) for ' + ', '.join(session.last_restored))
         extra.update({'hybrid_layers': list(layers),
                       'float16_share': session.float_share(layers),
                       'step1_seconds': session.step1_seconds,

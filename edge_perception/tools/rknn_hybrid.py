@@ -20,6 +20,10 @@ toolkit quantises, under its own name); a layer goes to float16 when its output 
 listed under ``custom_quantize_layers`` in that file, and ``hybrid_quantization_step2``
 builds the model from the three files (seconds, no new calibration). The cfg is patched as
 text: the toolkit refuses a file whose saved scales were rewritten by a YAML round trip.
+Step 1 quantises every Sigmoid's input over [-7, max], not over its calibrated range; an int8
+tensor clipped like that which feeds a float16 layer gets its calibrated min/max back in the
+step-2 cfg (``clipped_ranges``, ``HybridSession.ranges_to_restore``), else the float16
+Sigmoid's output floor is sigmoid(-7) = 0.0009.
 
 ``HybridSession`` runs step 1 once and builds any layer set. ``auto_search`` chooses the
 set: from the per-layer analysis (``rknn_analysis``) and the graph, it tries the head's last
@@ -55,6 +59,7 @@ UPSTREAM_DEPTH = 2          # head convolutions tried above an output's last one
 SINGLE_COSINE = 0.999       # analysis layers below this single cosine are candidates
 SINGLE_BATCH = 4            # lowest single-cosine layers tried together before one at a time
 MIN_GAIN = 5e-4             # a step is kept when the cosine shortfall drops more (or detections)
+NO_RANGE_EDITS = ('kl_divergence', 'mmse')     # their step 2 refuses edited ranges
 
 
 def cfg_layers(path: str) -> List[Tuple[str, str]]:
@@ -97,8 +102,86 @@ def toolkit_order(layers: Sequence[str], order: Sequence[str]) -> List[str]:
     return sorted(layers, key=key)
 
 
-def write_hybrid_cfg(source: str, target: str, layers: Sequence[str]) -> str:
-    """Copy the step-1 cfg to ``target`` with ``layers`` under custom_quantize_layers."""
+def _entries(lines: Sequence[str]) -> Dict[str, Tuple[int, int]]:
+    """Return name -> (first, end) line span of each entry under ``quantize_parameters``."""
+    start = next((i + 1 for i, line in enumerate(lines)
+                  if line.rstrip('\n') == 'quantize_parameters:'), len(lines))
+    spans, name, first = {}, None, start
+    for i in range(start, len(lines) + 1):
+        line = lines[i] if i < len(lines) else ''
+        top = line.startswith('    ') and not line.startswith('     ')
+        if name is not None and (top or not line.startswith(' ')):
+            spans[name] = (first, i)
+            name = None
+        if not line.startswith(' '):
+            break
+        if top and line.rstrip('\n').endswith(':'):
+            name, first = line.strip()[:-1].strip('\'"'), i
+    return spans
+
+
+def _value(lines: Sequence[str], span: Tuple[int, int], key: str) -> Optional[float]:
+    """Return the single value of ``key`` in an entry (None unless it holds exactly one)."""
+    for i in range(*span):
+        if lines[i].strip() == f'{key}:':
+            values = []
+            for line in lines[i + 1:span[1]]:
+                if not line.strip().startswith('-'):
+                    break
+                values.append(float(line.strip()[1:]))
+            return values[0] if len(values) == 1 else None
+    return None
+
+
+def clipped_ranges(path: str) -> Dict[str, Tuple[float, float]]:
+    """
+    Return the int8 tensors whose range the toolkit set inside the calibrated one.
+
+    name -> the calibrated range (``ori_min``/``ori_max``, widened to hold 0). rknn-toolkit2
+    2.5.0 clips a Sigmoid's input to [-7, ...] (seen on every class head: the fall model's
+    logits calibrate to [-35.7, -2.0] and are quantised over [-7, 0]): harmless while the
+    Sigmoid's output is int8 (sigmoid(-7) is half an output step), but a float16 Sigmoid then
+    turns every background score below 0.0009 into 0.0009.
+    """
+    with open(path, encoding='utf-8') as f:
+        lines = f.read().splitlines()
+    clipped = {}
+    for name, span in _entries(lines).items():
+        if not any(lines[i].strip() == 'dtype: int8' for i in range(*span)):
+            continue
+        low, high, ori_low, ori_high = (_value(lines, span, k)
+                                        for k in ('min', 'max', 'ori_min', 'ori_max'))
+        if None in (low, high, ori_low, ori_high):
+            continue
+        if low > ori_low or high < ori_high:
+            clipped[name] = (min(ori_low, 0.0), max(ori_high, 0.0))
+    return clipped
+
+
+def _restore(lines: List[str], ranges: Dict[str, Tuple[float, float]]) -> List[str]:
+    """Rewrite the min/max of the named entries (scale and zero_point stay as written)."""
+    spans = _entries(lines)
+    lines = list(lines)
+    for name, (low, high) in ranges.items():
+        first, end = spans[name]
+        for i in range(first, end - 1):
+            key = lines[i].strip()
+            if key in ('min:', 'max:') and lines[i + 1].strip().startswith('-'):
+                indent = lines[i + 1][:len(lines[i + 1]) - len(lines[i + 1].lstrip())]
+                value = low if key == 'min:' else high
+                lines[i + 1] = f'{indent}-   {value!r}\n'
+    return lines
+
+
+def write_hybrid_cfg(source: str, target: str, layers: Sequence[str],
+                     restore: Optional[Dict[str, Tuple[float, float]]] = None) -> str:
+    """
+    Copy the step-1 cfg to ``target`` with ``layers`` under custom_quantize_layers.
+
+    restore: int8 tensors given their calibrated range back (``clipped_ranges``; name ->
+    (min, max)). Only min and max are rewritten: step 2 refuses an edited ``scale`` ("is not
+    allowed to be modified") and quantises the tensor over the min/max written.
+    """
     order = [name for name, _ in cfg_layers(source)]
     known = set(order)
     unknown = [name for name in layers if name not in known]
@@ -117,8 +200,11 @@ def write_hybrid_cfg(source: str, target: str, layers: Sequence[str]) -> str:
     layers = toolkit_order(dict.fromkeys(layers), order)
     block = ['custom_quantize_layers: {}\n'] if not layers else \
         ['custom_quantize_layers:\n'] + [f"    '{name}': {FLOAT}\n" for name in layers]
+    lines = lines[:start] + block + lines[end:]
+    if restore:
+        lines = _restore(lines, restore)
     with open(target, 'w', encoding='utf-8') as f:
-        f.write(''.join(lines[:start] + block + lines[end:]))
+        f.write(''.join(lines))
     return target
 
 
@@ -263,6 +349,10 @@ class HybridSession:
         self.layers = [(n, d) for n, d in cfg_layers(self.files['cfg']) if n != input_name]
         self.names = [name for name, _ in self.layers]
         self.int8 = [name for name, dtype in self.layers if dtype == 'int8']
+        #: int8 tensors the toolkit clipped inside their calibrated range (clipped_ranges);
+        #: last_cfg, last_restored: the latest build's step-2 cfg and the ranges it restored.
+        self.clipped = clipped_ranges(self.files['cfg'])
+        self.last_cfg, self.last_restored = None, []
         self._builds = 0
 
     def _check(self, ret, what: str) -> None:
@@ -270,16 +360,48 @@ class HybridSession:
             raise ModelLoadError(f'rknn-toolkit2 {what} returned {ret} for {self.model} '
                                  f'({self.target}); it logged the cause above')
 
+    def ranges_to_restore(self, layers: Sequence[str]) -> Dict[str, Tuple[float, float]]:
+        """
+        Return the clipped int8 tensors that feed a float16 layer of ``layers``.
+
+        Each gets its calibrated range back in the step-2 cfg: the toolkit's clip of a
+        Sigmoid's input is sized for an int8 Sigmoid output. Measured on the fall model (rk3588):
+        the three class Sigmoids and score_sums in float16 with the clipped logits give class
+        cosine 0.43 (stride 8); the same nine layers with the logits' range restored 0.978.
+        Nothing is restored for ``kl_divergence`` and ``mmse``: their step 2 refuses any edited
+        range ("Not support modify quantize_parameters when config.quantized_algorithm =
+        kl_divergence"); there a float16 Sigmoid keeps the clip unless its input is float16 too.
+        """
+        if self.algorithm in NO_RANGE_EDITS:
+            return {}
+        chosen = set(layers)
+        graph = _Graph(self.model) if self.clipped else None
+        restore = {}
+        for name, calibrated in self.clipped.items():
+            if name in chosen:
+                continue
+            outputs = [o for node in graph.consumers.get(name, []) for o in node.output]
+            if any(o in chosen or o + '_int8' in chosen for o in outputs):
+                restore[name] = calibrated
+        return restore
+
     def float_share(self, layers: Sequence[str]) -> float:
         """Return the share of the int8 layers that ``layers`` moves to float16."""
         return len(set(layers) & set(self.int8)) / max(1, len(self.int8))
 
-    def builder(self, layers: Sequence[str]) -> Callable:
-        """Return the rknn_sim backend's builder: step 2 with ``layers`` in float16."""
+    def builder(self, layers: Sequence[str], restore: bool = True) -> Callable:
+        """
+        Return the rknn_sim backend's builder: step 2 with ``layers`` in float16.
+
+        restore: give the clipped int8 tensors that feed them their calibrated range
+        (``ranges_to_restore``); False builds the toolkit's ranges as step 1 wrote them.
+        """
         layers = list(dict.fromkeys(layers))
         self._builds += 1
+        ranges = self.ranges_to_restore(layers) if restore else {}
         cfg = write_hybrid_cfg(self.files['cfg'], os.path.join(
-            self.workdir, f'build{self._builds}{CFG_SUFFIX}'), layers)
+            self.workdir, f'build{self._builds}{CFG_SUFFIX}'), layers, ranges)
+        self.last_cfg, self.last_restored = cfg, sorted(ranges)     # the latest build's
 
         def build(rknn, dataset):
             return rknn.hybrid_quantization_step2(model_input=self.files['model'],
@@ -298,8 +420,9 @@ class HybridSession:
         """
         import subprocess
         import sys
+        layers = list(dict.fromkeys(layers))
         cfg = write_hybrid_cfg(self.files['cfg'], os.path.join(self.workdir, 'probe' + CFG_SUFFIX),
-                               list(dict.fromkeys(layers)))
+                               layers, self.ranges_to_restore(layers))
         script = ('import sys\nfrom rknn.api import RKNN\nr = RKNN(verbose=False)\n'
                   f'r.config(mean_values=[{self.mean!r}], std_values=[{self.std!r}], '
                   f'target_platform={self.target!r}, quantized_algorithm={self.algorithm!r}, '
@@ -314,13 +437,13 @@ class HybridSession:
                   if line.startswith('E ') or 'Error' in line]
         return (errors[-1] if errors else f'exit status {done.returncode}').strip()
 
-    def backend(self, layers: Sequence[str]):
+    def backend(self, layers: Sequence[str], restore: bool = True):
         """Build ``layers`` in float16 (the rest int8) and start the simulator."""
         from ..backends.rknn_sim_backend import RknnSimulatorBackend
         return RknnSimulatorBackend(
             self.model, target=self.target, dtype='int8', algorithm=self.algorithm,
             method=self.method, pad_value=self.pad_value, interpolation=self.interpolation,
-            mean=self.mean, std=self.std, builder=self.builder(layers))
+            mean=self.mean, std=self.std, builder=self.builder(layers, restore))
 
     def close(self) -> None:
         """Remove the step-1 files."""
