@@ -463,11 +463,13 @@ def main(argv=None):
         checks[id(row)] = same_detections(det, norm(fn(list(row.vendor_inputs))))
     before = load_package_copy(args.baseline) if args.baseline else None
     clock = time.thread_time if args.clock == 'cpu' else time.perf_counter
+    load = os.getloadavg()[0]
     med = run(rows, args.repeat, before, args.flush_mb, clock=clock)
     print(f'640x640, {NC} classes, {args.objects} planted objects, conf {CONF}, NMS {IOU}; '
           f'medians of {args.repeat} rounds (ms, {args.clock} time), every call in random '
           f'order after a {args.flush_mb} MB cache flush; numpy {np.__version__}, '
-          f'Python {sys.version.split()[0]}')
+          f'Python {sys.version.split()[0]}; load average {load:.1f} at the start, '
+          f'{os.getloadavg()[0]:.1f} at the end')
     head = ['layout', 'dtype', 'found', 'same as vendor', 'floor']
     if before is not None:
         head += ['before', 'before/floor']

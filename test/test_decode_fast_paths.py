@@ -89,6 +89,31 @@ def test_nms_takes_the_python_path_for_a_frames_few_boxes():
     assert len(got) == 20
 
 
+def test_python_nms_gives_up_past_its_pair_budget_and_opencv_answers():
+    """Many disjoint boxes of one class: the greedy pass returns None, NMSBoxes decides."""
+    rng = np.random.default_rng(9)
+    xy = np.stack(np.meshgrid(np.arange(6) * 100.0, np.arange(4) * 100.0), -1).reshape(-1, 2)
+    boxes = np.concatenate([xy, xy + 60], axis=1)
+    boxes = np.concatenate([boxes, boxes + 3]).astype(np.float32)     # 24 pairs, overlapping
+    scores = rng.uniform(0.3, 0.9, len(boxes)).astype(np.float32)
+    classes = np.zeros(len(boxes), np.int32)
+    lists = boxes.tolist(), scores.tolist(), classes.tolist()
+    assert greedy_nms(*lists, 0.45, 300, max_pairs=50) is None
+    unbounded = greedy_nms(*lists, 0.45, 300)
+    calls = []
+    real = cv2.dnn.NMSBoxes
+    try:
+        cv2.dnn.NMSBoxes = lambda *a, **k: calls.append(1) or real(*a, **k)
+        got = nms(boxes, scores, classes, 0.45, 300)
+    finally:
+        cv2.dnn.NMSBoxes = real
+    assert calls
+    want = opencv_nms(boxes, scores, classes, 0.45, False)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(unbounded, want)
+    assert len(got) == 24
+
+
 @pytest.mark.parametrize('last', [True, False])
 @pytest.mark.parametrize('kind', ['float32', 'int8', 'uint8'])
 def test_grid_rows_and_score_sum_scan_equal_the_dequantised_tensor(last, kind):
@@ -141,3 +166,70 @@ def test_grid_scan_finds_exactly_the_cells_of_a_full_comparison(tensor, last, th
         expected = np.flatnonzero((per_cell >= thr).any(axis=1))
     got = grid_cells_at_least(tensor, last, len(per_cell), thr)
     np.testing.assert_array_equal(got, expected)
+
+
+def _yolov5_heads(rng, last, logits, nc=6, size=160):
+    """Three YOLOv5 strides of background with planted slots; every box channel low."""
+    per = 5 + nc
+    heads, planted = [], []
+    for level, stride in enumerate((8, 16, 32)):
+        g = size // stride
+        low = -6.0 if logits else 0.002
+        real = np.full((g * g, 3, per), low, np.float32)
+        real += rng.uniform(0.0, 0.5 if logits else 0.001, real.shape).astype(np.float32)
+        for slot in rng.choice(g * g * 3, 4, replace=False):
+            cell, anchor = divmod(int(slot), 3)
+            real[cell, anchor, 4] = rng.uniform(1.0, 4.0) if logits else rng.uniform(0.5, 1)
+            real[cell, anchor, 5 + rng.integers(nc)] = 3.0 if logits else 0.9
+            planted.append((level, int(slot)))
+        chw = real.reshape(g, g, 3 * per)
+        heads.append(chw[None] if last else np.ascontiguousarray(chw.transpose(2, 0, 1))[None])
+    return heads, planted
+
+
+def _dense_yolov5(heads, last, logits, anchors, thr):
+    """Every slot of every stride decoded with the YOLOv5 formulas, in float64."""
+    slots, scores, classes, boxes = [], [], [], []
+    first = 0
+    for head, stride, level_anchors in zip(heads, (8, 16, 32), anchors):
+        real = (head.dequantize() if isinstance(head, QuantizedTensor) else head)[0]
+        real = real.astype(np.float64)
+        if not last:
+            real = real.transpose(1, 2, 0)
+        g = real.shape[0]
+        p = real.reshape(g * g, 3, -1)
+        p = 1 / (1 + np.exp(-p)) if logits else p
+        score = p[..., 4] * p[..., 5:].max(-1)
+        cell, anchor = np.nonzero(score >= thr)
+        col, row = cell % g, cell // g
+        xy = (p[cell, anchor, :2] * 2 - 0.5 + np.stack([col, row], 1)) * stride
+        wh = (p[cell, anchor, 2:4] * 2) ** 2 * np.asarray(level_anchors, np.float64)[anchor]
+        slots.append(first + cell * 3 + anchor)
+        scores.append(score[cell, anchor])
+        classes.append(p[cell, anchor, 5:].argmax(-1))
+        boxes.append(np.concatenate([xy - wh / 2, xy + wh / 2], 1))
+        first += g * g * 3
+    return (np.concatenate(slots), np.concatenate(scores), np.concatenate(classes),
+            np.concatenate(boxes))
+
+
+@pytest.mark.parametrize('layout', ['rdk_yolov5', 'rknn_yolov5'])
+@pytest.mark.parametrize('kind', ['float32', 'int8'])
+def test_yolov5_candidates_equal_a_dense_decode_of_every_slot(layout, kind):
+    """Objectness selects the slots (the box channels, all low here, do not); rows, boxes."""
+    from edge_perception.decoders.anchor_based import decode_anchor
+    from edge_perception.layouts import match_layout, YOLOV5_ANCHORS
+    last, logits = layout == 'rdk_yolov5', layout == 'rdk_yolov5'
+    rng = np.random.default_rng(51)
+    heads, planted = _yolov5_heads(rng, last, logits)
+    if kind == 'int8':
+        heads = [quantize(h, 0.05 if logits else 1 / 255, 10 if logits else -128)
+                 for h in heads]
+    binding = match_layout([h.shape for h in heads], (160, 160), 6, layout)
+    slots, score, class_id, boxes = _dense_yolov5(heads, last, logits, YOLOV5_ANCHORS, 0.25)
+    assert len(slots) == len(planted) == 12
+    xyxy, got_score, got_class, got_slots = decode_anchor(heads, binding, 0.25)
+    np.testing.assert_array_equal(got_slots, slots)
+    np.testing.assert_array_equal(got_class, class_id)
+    np.testing.assert_allclose(got_score, score, rtol=1e-5)
+    np.testing.assert_allclose(xyxy, boxes, rtol=1e-5, atol=1e-4)

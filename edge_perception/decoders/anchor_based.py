@@ -24,8 +24,10 @@ from typing import Tuple
 import numpy as np
 
 from .anchor_free import _empty, Candidates, per_binding
-from .planes import grid_rows, logit, Plane, sigmoid
+from .planes import (as_float32, grid_rows, logit, Plane, quantised_threshold,
+                     sigmoid)
 from ..layouts import Binding
+from ..tensors import QuantizedTensor
 
 
 @functools.lru_cache(maxsize=16)
@@ -69,13 +71,32 @@ def decode_anchor(outputs, binding: Binding, threshold: float) -> Candidates:
     for level, anchors in zip(binding.levels, binding.anchors):
         tensor = outputs[level.outputs['pred']]
         n = len(anchors)
-        obj = Plane(tensor, layout.channels_last, slice(4, n * per_anchor, per_anchor))
-        cells, which = obj.hits_at_least(raw_thr)
-        if len(cells):
-            rows = grid_rows(tensor, layout.channels_last, level.grid_h * level.grid_w, cells)
-            values.append(rows.reshape(len(cells), n, per_anchor)[np.arange(len(cells)), which])
-            slots.append(first + cells * n + which)
-        first += n * level.grid_h * level.grid_w
+        n_slots = n * level.grid_h * level.grid_w
+        quant = type(tensor) is QuantizedTensor
+        if layout.channels_last and not (quant and tensor.per_channel):
+            # (1, H, W, n*(5+nc)) is (slots, 5+nc) rows, slot = cell * n + anchor: the
+            # objectness hits are the slots themselves, and one gather takes their rows
+            data = tensor.data if quant else np.asarray(tensor)
+            table = data.reshape(n_slots, per_anchor)
+            thr = quantised_threshold(raw_thr, tensor, data.dtype) if quant else raw_thr
+            if thr is not None:
+                hits = (table[:, 4] >= thr).nonzero()[0]
+                if len(hits):
+                    rows = table[hits]
+                    values.append((rows.astype(np.float32) - as_float32(tensor.zero_point))
+                                  * as_float32(tensor.scale) if quant else
+                                  rows.astype(np.float32, copy=False))
+                    slots.append(hits + first)
+        else:
+            obj = Plane(tensor, layout.channels_last, slice(4, n * per_anchor, per_anchor))
+            cells, which = obj.hits_at_least(raw_thr)
+            if len(cells):
+                rows = grid_rows(tensor, layout.channels_last, level.grid_h * level.grid_w,
+                                 cells)
+                values.append(
+                    rows.reshape(len(cells), n, per_anchor)[np.arange(len(cells)), which])
+                slots.append(first + cells * n + which)
+        first += n_slots
     if not slots:
         return _empty()
     if len(slots) > 1:
@@ -91,11 +112,14 @@ def decode_anchor(outputs, binding: Binding, threshold: float) -> Candidates:
     if layout.scores == 'logit':
         picked = sigmoid(picked)
     score = picked[:, 4] * picked[:, 5]
-    keep = score >= threshold
-    if not np.logical_and.reduce(keep):
+    if not np.minimum.reduce(score) >= threshold:       # NaN fails it too
+        keep = score >= threshold
         slots, class_id, score, picked = slots[keep], class_id[keep], score[keep], picked[keep]
     geometry = per_binding(binding, _slot_geometry_of)[slots]
     xy = (picked[:, 0:2] * 2 - 0.5 + geometry[:, 0:2]) * geometry[:, 2:3]
-    wh = (picked[:, 2:4] * 2) ** 2 * geometry[:, 3:5]
-    xyxy = np.concatenate([xy - wh / 2, xy + wh / 2], axis=1).astype(np.float32, copy=False)
+    # x * x and * 0.5 are exactly ** 2 and / 2, without two more kinds of numpy call
+    wh = picked[:, 2:4] * 2
+    wh = wh * wh * geometry[:, 3:5]
+    half = wh * 0.5
+    xyxy = np.concatenate([xy - half, xy + half], axis=1).astype(np.float32, copy=False)
     return xyxy, score.astype(np.float32, copy=False), class_id, slots

@@ -207,8 +207,10 @@ def decode_dfl(outputs, binding: Binding, threshold: float) -> Candidates:
     score = np.maximum.reduce(values, axis=1)
     if layout.scores == 'logit':
         score = sigmoid(score)
-    keep = score >= threshold
-    if not np.logical_and.reduce(keep):
+    # a candidate whose best class fell below the threshold (score_sum passed, or rounding at
+    # the boundary): the minimum (reused by the DFL below; NaN fails it) is checked first
+    if not np.minimum.reduce(score) >= threshold:
+        keep = score >= threshold
         anchors, class_id, score, bins = anchors[keep], class_id[keep], score[keep], bins[keep]
     if getattr(layout, 'box', '') == 'ltrb':      # four plain distances (no DFL bins)
         dist = bins.astype(np.float32, copy=False)

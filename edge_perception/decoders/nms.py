@@ -21,13 +21,15 @@ pass with OpenCV's rule instead, cheaper than the numpy and OpenCV calls around 
 """
 
 import math
+from typing import Optional
 
 import cv2
 import numpy as np
 
 # Plain Python while the same-class pairs it may compare stay few: its cost grows with them
 # (measured after a cache flush: 40 boxes in 20 classes 110 us against OpenCV's 145 us;
-# 20 boxes of one class, agnostic, 170 us against 90 us).
+# 20 boxes of one class, agnostic, 170 us against 90 us). Agnostic: n * (n - 1) pairs;
+# class-aware: the pass counts the comparisons it makes and hands over to OpenCV past 50.
 _PY_MAX_BOXES = 96
 _PY_MAX_PAIRS = 50
 _EPS = float(np.finfo(np.float64).eps)
@@ -46,14 +48,14 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, class_id: np.ndarray, iou_threshol
     n = len(xyxy)
     if n == 0 or max_detections <= 0:
         return np.zeros(0, np.intp)
-    if n <= _PY_MAX_BOXES:
-        classes = [0] * n if agnostic else class_id.tolist()
-        counts = {}
-        for c in classes:
-            counts[c] = counts.get(c, 0) + 1
-        if sum(k * (k - 1) for k in counts.values()) <= 2 * _PY_MAX_PAIRS:
-            return greedy_nms(xyxy.tolist(), scores.tolist(), classes, float(iou_threshold),
-                              max_detections)
+    if n <= _PY_MAX_BOXES and (not agnostic or n * (n - 1) <= 2 * _PY_MAX_PAIRS):
+        # class-aware: the pass gives up (None) once it has compared more same-class pairs
+        # than it is cheap for, rather than counting the classes' sizes first
+        keep = greedy_nms(xyxy.tolist(), scores.tolist(),
+                          [0] * n if agnostic else class_id.tolist(), float(iou_threshold),
+                          max_detections, _PY_MAX_PAIRS)
+        if keep is not None:
+            return keep
     boxes = np.empty((n, 4))                        # float64, as OpenCV's Rect2d
     boxes[...] = xyxy
     if not agnostic and n > 1:
@@ -80,7 +82,8 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, class_id: np.ndarray, iou_threshol
         k = min(n, 4 * k)
 
 
-def greedy_nms(boxes, scores, classes, iou_threshold: float, max_detections: int) -> np.ndarray:
+def greedy_nms(boxes, scores, classes, iou_threshold: float, max_detections: int,
+               max_pairs: Optional[int] = None) -> Optional[np.ndarray]:
     """
     cv2.dnn.NMSBoxes' greedy rule on Python lists (x1, y1, x2, y2 boxes), class by class.
 
@@ -90,34 +93,49 @@ def greedy_nms(boxes, scores, classes, iou_threshold: float, max_detections: int
     whose areas sum to <= DBL_EPSILON overlap fully, whatever their classes (the class offset
     moves boxes, not areas). OpenCV rounds the overlap to float32 before comparing; this
     compares in float64 (they can differ only for an overlap within ~1e-7 of the threshold).
+    ``max_pairs``: return None after that many same-class comparisons (OpenCV is then the
+    cheaper pass). Written for a cold call (after an inference evicted the caches): plain
+    comparisons instead of min()/max(), no generator, one dict look-up per box.
     """
-    order = sorted((i for i in range(len(scores)) if scores[i] > 0.0),
+    order = sorted([i for i in range(len(scores)) if scores[i] > 0.0],
                    key=scores.__getitem__, reverse=True)
     kept_of = {}
     keep = []
     least = math.inf                # the smallest area kept (the DBL_EPSILON rule above)
     full = 1.0 > iou_threshold
+    budget = math.inf if max_pairs is None else max_pairs
     for i in order:
         x1, y1, x2, y2 = boxes[i]
         area = (x2 - x1) * (y2 - y1)
         if full and area + least <= _EPS:
             continue
         if x2 > x1 and y2 > y1:         # an empty box overlaps nothing: never compared
-            kept = kept_of.setdefault(classes[i], [])
-            suppressed = False
-            for a1, b1, a2, b2, kept_area in kept:
-                w = min(x2, a2) - max(x1, a1)
-                h = min(y2, b2) - max(y1, b1)
-                if w > 0.0 and h > 0.0:
-                    inter = w * h
-                    if inter / (area + kept_area - inter) > iou_threshold:
-                        suppressed = True
+            kept = kept_of.get(classes[i])
+            if kept is None:
+                kept_of[classes[i]] = [(x1, y1, x2, y2, area)]
+            else:
+                budget -= len(kept)
+                if budget < 0:
+                    return None
+                for a1, b1, a2, b2, kept_area in kept:
+                    w = (x2 if x2 < a2 else a2) - (x1 if x1 > a1 else a1)
+                    if w > 0.0:
+                        h = (y2 if y2 < b2 else b2) - (y1 if y1 > b1 else b1)
+                        if h > 0.0:
+                            inter = w * h
+                            if inter / (area + kept_area - inter) > iou_threshold:
+                                break
+                else:
+                    kept.append((x1, y1, x2, y2, area))
+                    keep.append(i)
+                    if area < least:
+                        least = area
+                    if len(keep) == max_detections:
                         break
-            if suppressed:
                 continue
-            kept.append((x1, y1, x2, y2, area))
         keep.append(i)
-        least = min(least, area)
+        if area < least:
+            least = area
         if len(keep) == max_detections:
             break
     return np.array(keep, np.intp)

@@ -37,8 +37,13 @@ def logit(p: float) -> float:
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function (float32 in, float32 out)."""
-    return 1.0 / (1.0 + np.exp(-x))
+    """
+    Logistic function (float32 in, float32 out).
+
+    ``x * -1.0`` is ``-x`` exactly, with the multiply every decoder already calls instead of
+    one more kind of numpy call (each new one costs ~10 us after an inference).
+    """
+    return 1.0 / (1.0 + np.exp(x * -1.0))
 
 
 # (cells, C) tensors of at least this many entries are scanned as (C, cells) rows (a
@@ -75,7 +80,9 @@ def _column_max(raw: np.ndarray):
     if kind != 'f':
         return None
     top = np.maximum.reduce(raw, axis=0)
-    if math.isnan(top.sum()):        # NaN anywhere (one reduction, no boolean temporary)
+    # NaN anywhere: maximum propagates it (the same reduction again, no new kind of call:
+    # after an inference evicted the caches each new one costs ~10-30 us)
+    if math.isnan(np.maximum.reduce(top)):
         return None
     return top
 
@@ -161,6 +168,8 @@ def scan_cells(raw: np.ndarray, channels_last: bool, thr) -> np.ndarray:
         top = _column_max(view)
     if top is not None:
         cols = (top >= thr).nonzero()[0]
+        if not len(cols):
+            return cols
         if len(cols) <= n_cells // 4:
             r, c = (view[:, cols] >= thr).nonzero()       # a small 2-D block
             return _cells_of((r * n_cells + cols[c]) // n_channels, n_cells)
@@ -175,17 +184,35 @@ def grid_cells_at_least(tensor, channels_last: bool, n_cells: int, value: float)
     """
     ``Plane(tensor, channels_last).cells_at_least(value)`` of a whole 4-D grid output.
 
-    The same scan without building the plane (a frame calls this per stride).
+    The same scan without building the plane. A frame calls this per stride right after an
+    inference evicted the caches, where every Python frame costs a few us: the common case
+    (many channels, floats or ints with SIMD maxima, contiguous) is written out here, the
+    column maximum of scan_cells in one function; anything else goes to scan_cells.
     """
     if type(tensor) is not QuantizedTensor:
         data, thr = np.asarray(tensor), value
-    elif tensor.per_channel:
+    elif tensor.axis is not None:           # per-channel quantisation
         return Plane(tensor, channels_last).cells_at_least(value)
     else:
         data = tensor.data
-        thr = quantised_threshold(value, tensor, data.dtype)
+        thr = _quantised_threshold(float(value), tensor.scale, tensor.zero_point, data.dtype)
         if thr is None:
             return np.zeros(0, np.intp)
+    n_channels = data.size // n_cells
+    kind = data.dtype.kind
+    if n_channels > 1 and (not channels_last or data.size >= _VERTICAL_MIN) and \
+            data.flags.c_contiguous and (kind == 'f' or (kind in 'iu' and _SIMD_INT_MAX)):
+        view = data.reshape(n_channels, n_cells)    # NCHW's rows; NHWC's memory as C rows
+        top = np.maximum.reduce(view, axis=0)
+        if kind != 'f' or not math.isnan(np.maximum.reduce(top)):      # NaN: scan_cells
+            cols = (top >= thr).nonzero()[0]
+            if not channels_last or not len(cols):
+                return cols
+            if len(cols) <= n_cells // 4:           # else a flood: scan_cells
+                r, c = (view[:, cols] >= thr).nonzero()       # a small 2-D block
+                marks = np.zeros(n_cells, bool)
+                marks[(r * n_cells + cols[c]) // n_channels] = True
+                return marks.nonzero()[0]
     return scan_cells(data.reshape(n_cells, -1) if channels_last else data.reshape(-1, n_cells),
                       channels_last, thr)
 
@@ -197,7 +224,7 @@ def grid_rows(tensor, channels_last: bool, n_cells: int, cells: np.ndarray) -> n
     The same values, bit for bit, without building the plane (a frame calls this per output).
     """
     if type(tensor) is QuantizedTensor:
-        if tensor.per_channel:
+        if tensor.axis is not None:         # per-channel quantisation
             return Plane(tensor, channels_last).rows(cells)
         data = tensor.data
         raw = data.reshape(n_cells, -1)[cells] if channels_last else \
