@@ -177,6 +177,58 @@ def test_the_same_object_seen_as_two_classes_starts_one_track():
     assert len(tracker.tracks) == 1
 
 
+def iou(a, b):
+    """Return the IoU of two x1 y1 x2 y2 boxes (for the scenes below)."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])
+    return w * h / (area - w * h)
+
+
+def test_a_detection_between_two_tracks_continues_the_one_it_fits_best():
+    # two people side by side, then one detection that overlaps both (IoU > 0.2 with each)
+    # but fits the right one better: the right one's track continues, the left one is lost
+    left, right = box(100), box(140)
+    tracker = ByteTracker()
+    first = tracker.update(frame([left, right]), 0)
+    right_id = int(first.tracker_id[1])
+    seen = box(134)
+    assert 0.2 < iou(seen, left) < iou(seen, right)
+    out = tracker.update(frame([seen]), 1)
+    assert list(out.tracker_id) == [right_id]
+    # and mirrored, so the answer is not the order of the tracks
+    tracker = ByteTracker()
+    first = tracker.update(frame([left, right]), 0)
+    seen = box(106)
+    assert 0.2 < iou(seen, right) < iou(seen, left)
+    assert list(tracker.update(frame([seen]), 1).tracker_id) == [int(first.tracker_id[0])]
+
+
+def test_two_detections_on_one_track_continue_it_once():
+    # one track, two detections overlapping it (IoU > 0.2 each, under the duplicate IoU
+    # with each other): the better one continues the track, the other starts a new one
+    tracker = ByteTracker()
+    tracker.update(frame([box(100)]), 0)
+    near, far = box(104), box(130)
+    assert 0.2 < iou(far, box(100)) < iou(near, box(100)) and iou(near, far) < 0.7
+    out = tracker.update(frame([near, far]), 1)
+    assert list(out.tracker_id) == [1]
+    np.testing.assert_array_equal(out.xyxy, np.array([near], np.float32))
+    out = tracker.update(frame([box(104), box(130)]), 2)
+    assert ids_by_x(out) == [1, 2]
+
+
+def test_a_score_equal_to_the_threshold_is_at_the_threshold():
+    # 0.7 is 0.699999988 in float32, below the Python float 0.7: a detection that scores
+    # 0.7 is still at track_threshold 0.7 and new_track_threshold 0.7 and starts a track
+    settings = TrackerSettings(track_threshold=0.7, new_track_threshold=0.7)
+    tracker = ByteTracker(settings)
+    out = tracker.update(frame([box(100)], scores=[0.7]), 0)
+    assert list(out.tracker_id) == [1]
+    tracker = ByteTracker(settings)
+    assert len(tracker.update(frame([box(100)], scores=[0.6999]), 0)) == 0
+
+
 def test_keypoints_masks_and_rows_stay_aligned_with_the_ids():
     tracker = ByteTracker()
     masks = np.zeros((3, 240, 640), bool)

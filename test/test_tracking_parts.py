@@ -72,6 +72,32 @@ def test_assignment_is_the_best_matching(seed):
     assert sorted(list(pairs[:, 1]) + list(fresh)) == list(range(len(detections)))
 
 
+@pytest.mark.parametrize('seed', range(6))
+def test_assign_gives_what_scipy_gives_and_the_best_total(seed):
+    # sparse IoU matrices as tracking makes them (most pairs 0, a few candidates, some at
+    # exactly the least IoU): assign's pairs are scipy's linear_sum_assignment's on the
+    # gain matrix (its one-to-one shortcut included) and their total is the brute force's
+    from edge_perception.tracking.matching import assign
+    from scipy.optimize import linear_sum_assignment
+    rng = np.random.default_rng(seed)
+    shortcut = 0
+    for _ in range(150):
+        n, m = (int(v) for v in rng.integers(1, 6, 2))
+        iou = np.where(rng.random((n, m)) < 0.3, rng.uniform(0.2, 1.0, (n, m)), 0.0)
+        iou[rng.random((n, m)) < 0.05] = 0.2
+        gain = np.where(iou >= 0.2, iou - 0.2, 0.0)
+        rows, cols = linear_sum_assignment(gain, maximize=True)
+        keep = iou[rows, cols] >= 0.2
+        got = assign(iou, 0.2)
+        assert got == (rows[keep].tolist(), cols[keep].tolist()), iou
+        assert float((iou[got[0], got[1]] - 0.2).sum()) == pytest.approx(
+            brute_force(iou, 0.2))
+        one_to_one = ((iou >= 0.2).sum(axis=0) <= 1).all() and \
+            ((iou >= 0.2).sum(axis=1) <= 1).all()
+        shortcut += bool(one_to_one and (iou >= 0.2).any())
+    assert shortcut > 10                  # the shortcut's case was among them
+
+
 def test_two_weak_pairs_do_not_displace_one_strong_pair(monkeypatch):
     # track 0 fits detection 0 well (IoU 0.9); track 1 fits it only poorly, and track 0 fits
     # detection 1 poorly: the best is one strong pair, not two weak ones (0.7 > 0.05 + 0.1)
@@ -104,27 +130,111 @@ def test_kalman_learns_a_steady_motion_and_predicts_across_a_gap():
     kf = BoxKalman()
     start = np.array([[100.0, 200.0, 50.0, 100.0], [400.0, 300.0, 80.0, 160.0]])
     velocity = np.array([[6.0, -3.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
-    mean, cov = kf.initiate(start)
+    state = kf.initiate(start)
     for f in range(1, 15):
-        mean, cov = kf.predict(mean, cov)
-        mean, cov = kf.update(mean, cov, start + f * velocity + rng.normal(0, 1, (2, 4)))
-    mean, cov = kf.predict(mean, cov, steps=8)
+        kf.predict(state)
+        kf.update(state, start + f * velocity + rng.normal(0, 1, (2, 4)))
+    kf.predict(state, steps=8)
+    mean, cov = BoxKalman.mean(state), BoxKalman.covariance(state)
     truth = start + 22 * velocity
     np.testing.assert_allclose(mean[:, :4], truth, atol=6.0)
     np.testing.assert_allclose(mean[:, 4:], velocity, atol=0.6)
     # covariances stay symmetric positive definite and grow while only predicting
     np.testing.assert_allclose(cov, np.transpose(cov, (0, 2, 1)), atol=1e-9)
     assert (np.linalg.eigvalsh(cov) > 0).all()
-    _, wider = kf.predict(mean, cov, steps=3)
+    wider = BoxKalman.covariance(kf.predict(state.copy(), steps=3))
     assert (np.diagonal(wider, axis1=1, axis2=2) > np.diagonal(cov, axis1=1, axis2=2)).all()
 
 
 def test_kalman_update_pulls_toward_the_measurement_by_the_noise_ratio():
     # one coordinate: prior variance p, measurement variance r -> the textbook gain p/(p+r)
     kf = BoxKalman()
-    mean, cov = kf.initiate(np.array([[100.0, 100.0, 40.0, 80.0]]))
-    p = cov[0, 0, 0]
+    state = kf.initiate(np.array([[100.0, 100.0, 40.0, 80.0]]))
+    p = BoxKalman.covariance(state)[0, 0, 0]
     r = (kf.position_weight * 40.0) ** 2
-    moved, _ = kf.update(mean, cov, np.array([[110.0, 100.0, 40.0, 80.0]]))
+    moved = BoxKalman.mean(kf.update(state, np.array([[110.0, 100.0, 40.0, 80.0]])))
     assert moved[0, 0] == pytest.approx(100.0 + 10.0 * p / (p + r))
     assert moved[0, 1] == pytest.approx(100.0)
+
+
+class Textbook:
+    """
+    One track's Kalman filter as the textbook writes it: full 8x8 matrices, numpy.linalg.
+
+    The model is SORT's and ByteTrack's: constant velocity, F = [[I, I], [0, I]], H = [I, 0];
+    process noise std per frame position_weight x the box size for the positions and
+    velocity_weight x it for the velocities (width for the x terms, height for the y terms,
+    from the box before the step), measurement noise std position_weight x the predicted
+    box's size; the initial std is twice (positions) and ten times (velocities) those;
+    widths and heights never below 1e-3 px.
+    """
+
+    def __init__(self, box, position_weight, velocity_weight):
+        self.pw, self.vw = position_weight, velocity_weight
+        self.f = np.eye(8)
+        self.f[:4, 4:] = np.eye(4)
+        self.h = np.eye(4, 8)
+        self.x = np.concatenate([box, np.zeros(4)])
+        size = self._size()
+        self.p = np.diag(np.concatenate([(2 * self.pw * size) ** 2,
+                                         (10 * self.vw * size) ** 2]))
+
+    def _size(self):
+        w, h = np.maximum(self.x[2:4], 1e-3)
+        return np.array([w, h, w, h])
+
+    def predict(self):
+        size = self._size()
+        q = np.diag(np.concatenate([(self.pw * size) ** 2, (self.vw * size) ** 2]))
+        self.x = self.f @ self.x
+        self.p = self.f @ self.p @ self.f.T + q
+        self.x[2:4] = np.maximum(self.x[2:4], 1e-3)
+
+    def update(self, z):
+        r = np.diag((self.pw * self._size()) ** 2)
+        s = self.h @ self.p @ self.h.T + r
+        k = self.p @ self.h.T @ np.linalg.inv(s)
+        self.x = self.x + k @ (z - self.h @ self.x)
+        self.p = (np.eye(8) - k @ self.h) @ self.p
+        self.x[2:4] = np.maximum(self.x[2:4], 1e-3)
+
+
+@pytest.mark.parametrize('seed,weights', [(0, (1 / 20, 1 / 160)), (1, (1 / 20, 1 / 160)),
+                                          (2, (1 / 8, 1 / 40))])
+def test_batched_kalman_equals_the_textbook_filter_per_track(seed, weights):
+    # 12 tracks on random walks: each frame every track is predicted (1 to 3 steps at once,
+    # a gap) and a random subset is measured; the batched filter on its compact state must
+    # give each track's textbook mean and covariance, and leave the unmeasured ones alone
+    rng = np.random.default_rng(seed)
+    n = 12
+    boxes = np.concatenate([rng.uniform(0, 600, (n, 2)), rng.uniform(80, 200, (n, 2))],
+                           axis=1)
+    # positions move a few px a frame, sizes change slowly (they stay positive)
+    velocity = np.concatenate([rng.normal(0, 4, (n, 2)), rng.normal(0, 0.4, (n, 2))], axis=1)
+    boxes[0, 2], velocity[0, 2] = 0.0, 1.0              # a zero width at first: the floor
+    kf = BoxKalman(*weights)
+    state = kf.initiate(boxes)
+    reference = [Textbook(b, *weights) for b in boxes]
+    for frame in range(40):
+        steps = int(rng.integers(1, 4))
+        kf.predict(state, steps)
+        for track in reference:
+            for _ in range(steps):
+                track.predict()
+        measured = np.flatnonzero(rng.random(n) < 0.7)
+        rng.shuffle(measured)                           # any order of tracks
+        boxes = boxes + steps * velocity
+        z = boxes[measured] + rng.normal(0, 2, (len(measured), 4))
+        before = BoxKalman.mean(state), BoxKalman.covariance(state)
+        kf.update(state, z, measured.tolist())
+        for i, k in enumerate(measured):
+            reference[k].update(z[i])
+        others = np.setdiff1d(np.arange(n), measured)
+        np.testing.assert_array_equal(BoxKalman.mean(state)[others], before[0][others])
+        np.testing.assert_array_equal(BoxKalman.covariance(state)[others], before[1][others])
+        np.testing.assert_allclose(BoxKalman.mean(state), [t.x for t in reference],
+                                   rtol=1e-11, atol=1e-9)
+        np.testing.assert_allclose(BoxKalman.covariance(state), [t.p for t in reference],
+                                   rtol=1e-9, atol=1e-9)
+    # the velocities were learnt: the comparison covered a filter that does something
+    np.testing.assert_allclose(BoxKalman.mean(state)[1:, 4:], velocity[1:], atol=1.5)

@@ -31,15 +31,20 @@ removed for overlapping followed ones; a detection that overlaps a matched one b
 (the same object under another class: NMS is per class) starts no track; ids are given at
 confirmation, so they are consecutive, and are never reused by one tracker. The one-to-one
 matching optimises what the reference's does (scipy's ``linear_sum_assignment``, not ``lap``).
+
+The work per frame is batched for a few dozen objects, where each numpy call costs more than
+its arithmetic: all tracks' filters are one array (``kalman.BoxKalman``); one IoU matrix of
+every track with every detection serves the three stages, whose candidate pairs are sorted out
+of it in one pass; a stage whose candidates are one-to-one takes them without the Hungarian
+algorithm (``matching.assign`` proves the result the same); the bookkeeping is plain Python.
 """
 
-from dataclasses import replace
-from typing import List, Optional
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 import numpy as np
 
-from .kalman import BoxKalman, cxcywh_to_xyxy, xyxy_to_cxcywh
-from .matching import box_iou, match_by_iou
+from .kalman import BoxKalman, cxcywh_to_xyxy, measured_boxes, MIN_SIZE, POS
+from .matching import assign, box_iou, corner_iou
 from .settings import TrackerSettings
 from ..results import Detections
 
@@ -54,7 +59,7 @@ DUPLICATE_IOU = 0.7
 
 
 class Track:
-    """One tracked object: its filter state and bookkeeping (read-only for callers)."""
+    """One tracked object: its filter state and bookkeeping (a snapshot, for reading)."""
 
     __slots__ = ('mean', 'cov', 'track_id', 'confirmed', 'lost', 'last_frame', 'first_frame',
                  'class_id', 'score')
@@ -73,7 +78,7 @@ class Track:
 
     @property
     def xyxy(self) -> np.ndarray:
-        """Return the filter's current box, x1, y1, x2, y2."""
+        """Return the filter's box, x1, y1, x2, y2."""
         return cxcywh_to_xyxy(self.mean[:4])[0]
 
     def __repr__(self) -> str:
@@ -98,17 +103,34 @@ class ByteTracker:
             raise TypeError(f'settings must be a TrackerSettings, got {type(settings).__name__}')
         self._kalman = BoxKalman()
         self._next_id = 1
+        self._thresholds_of = (None, 0.0, 0.0, 0.0)
         self.reset()
 
     def reset(self) -> None:
         """Forget every track and the frame index (a new sequence); ids are not reused."""
-        self._tracks: List[Track] = []
+        # track k (in the order tracks started) has the filter state _state[:, :, k] and the
+        # k-th entry of each list
+        self._state = np.zeros((6, 2, 0, 2))
+        self._ids: List[int] = []       # 0 until confirmed
+        self._first: List[int] = []     # frame index it started in
+        self._last: List[int] = []      # frame index of its last matched detection
+        self._class: List[int] = []
+        self._score: List[float] = []
         self._frame: Optional[int] = None
 
     @property
     def tracks(self) -> List[Track]:
-        """Return the tracks alive now (followed, lost and not yet confirmed)."""
-        return list(self._tracks)
+        """Return the tracks alive now (followed, lost and not yet confirmed): snapshots."""
+        means = BoxKalman.mean(self._state)
+        covs = BoxKalman.covariance(self._state)
+        out = []
+        for k, track_id in enumerate(self._ids):
+            t = Track(means[k], covs[k], self._first[k], self._class[k], self._score[k])
+            t.track_id, t.confirmed = track_id, track_id != 0
+            t.last_frame = self._last[k]
+            t.lost = t.last_frame != self._frame
+            out.append(t)
+        return out
 
     @property
     def frame_index(self) -> Optional[int]:
@@ -118,106 +140,184 @@ class ByteTracker:
     def update(self, detections: Detections, frame_index: int) -> Detections:
         """Advance to ``frame_index`` (greater than the last one) with this frame's detections."""
         frame_index = int(frame_index)
-        if self._frame is not None and frame_index <= self._frame:
+        previous = self._frame
+        if previous is not None and frame_index <= previous:
             raise ValueError(
-                f'frame_index {frame_index} after {self._frame}: frames must come in '
+                f'frame_index {frame_index} after {previous}: frames must come in '
                 'increasing order (reset() starts a new sequence)')
-        first = self._frame is None
-        steps = 0 if first else frame_index - self._frame
+        first = previous is None
         self._frame = frame_index
         s = self.settings
         # a track may miss lost_track_frames frames (by frame index: dropped frames count)
         # and still match in the next one
-        self._tracks = [t for t in self._tracks
-                        if frame_index - t.last_frame - 1 <= s.lost_track_frames]
-        self._predict(steps)
+        oldest = frame_index - 1 - s.lost_track_frames
+        if self._last and min(self._last) < oldest:
+            self._keep([k for k, last in enumerate(self._last) if last >= oldest])
+        if self._ids and not first:
+            self._predict(frame_index - previous)
 
-        scores = detections.confidence
-        high = np.flatnonzero(scores >= s.track_threshold)
-        low = np.flatnonzero((scores >= s.low_threshold) & (scores < s.track_threshold))
-        boxes = detections.xyxy
-        matched = {}                    # detection row -> track
+        scores = detections.confidence.tolist()
+        high_from, low_from, new_from = self._thresholds()
+        high = [d for d, v in enumerate(scores) if v >= high_from]
+        low = [d for d, v in enumerate(scores) if low_from <= v < high_from]
+        ids = self._ids
+        matched: Dict[int, int] = {}    # detection row -> track
+        if ids and (high or low):
+            self._associate(detections.xyxy, high, low, previous, matched)
+            if matched:
+                self._correct(matched, detections, scores, frame_index)
+        out = {d: ids[k] for d, k in matched.items()}      # detection row -> track id
+        if 0 in ids:                    # new tracks of the last frame not confirmed now
+            self._keep([k for k, i in enumerate(ids) if i])
 
-        pool = [t for t in self._tracks if t.confirmed]
-        pairs, rest, high_left = match_by_iou(self._boxes(pool), boxes[high], s.match_iou)
-        for ti, di in pairs:
-            matched[int(high[di])] = pool[ti]
-        # second stage: low-score detections continue tracks followed until the last frame
-        followed = [pool[i] for i in rest if not pool[i].lost]
-        pairs, _, _ = match_by_iou(self._boxes(followed), boxes[low], SECOND_STAGE_IOU)
-        for ti, di in pairs:
-            matched[int(low[di])] = followed[ti]
-        # new tracks of the last frame are confirmed by a high detection, or dropped
-        high = high[high_left]
-        fresh = [t for t in self._tracks if not t.confirmed]
-        pairs, _, high_left = match_by_iou(self._boxes(fresh), boxes[high], CONFIRM_IOU)
-        for ti, di in pairs:
-            matched[int(high[di])] = fresh[ti]
-        confirmed_ids = {id(t) for t in matched.values()}
-        self._tracks = [t for t in self._tracks if t.confirmed or id(t) in confirmed_ids]
-
-        self._correct(matched, detections, frame_index)
-        for t in self._tracks:
-            t.lost = t.last_frame != frame_index
         # a left-over detection on the box of a matched one is the same object seen as
         # another class (NMS is per class): it starts no track
-        left = [int(i) for i in high[high_left] if scores[i] >= s.new_track_threshold]
-        taken = np.array(sorted(matched), np.intp)
-        if left and len(taken):
-            overlap = box_iou(boxes[left], boxes[taken]).max(axis=1)
-            left = [i for i, o in zip(left, overlap) if o < DUPLICATE_IOU]
-        starts = left
-        for row in starts:
-            track = self._start(detections, row, frame_index, confirm=first)
-            if track.confirmed:
-                matched[row] = track
-        rows = np.array(sorted(r for r, t in matched.items() if t.confirmed), np.intp)
-        ids = np.array([matched[r].track_id for r in rows], np.int64)
-        return replace(detections[rows], tracker_id=ids)
-
-    def _boxes(self, tracks: List[Track]) -> np.ndarray:
-        if not tracks:
-            return np.zeros((0, 4))
-        return cxcywh_to_xyxy(np.stack([t.mean[:4] for t in tracks]))
+        left = [d for d in high if d not in matched and scores[d] >= new_from]
+        if left and matched:
+            boxes = detections.xyxy
+            overlap = box_iou(boxes[left], boxes[sorted(matched)]).max(axis=1)
+            left = [d for d, o in zip(left, overlap.tolist()) if o < DUPLICATE_IOU]
+        if left:
+            self._start(detections, left, frame_index, confirm=first)
+            if first:
+                out.update(zip(left, self._ids[-len(left):]))
+        rows = sorted(out)
+        result = detections[rows]
+        result.tracker_id = np.array([out[r] for r in rows], np.int64)
+        return result
 
     def _predict(self, steps: int) -> None:
-        if not self._tracks or steps <= 0:
-            return
+        """Move every track's filter ``steps`` frames on."""
         # beyond lost_track_frames + 1 steps a track is gone before it could match again
-        steps = min(steps, self.settings.lost_track_frames + 1)
-        mean, cov = self._kalman.predict(np.stack([t.mean for t in self._tracks]),
-                                         np.stack([t.cov for t in self._tracks]), steps)
-        for t, m, c in zip(self._tracks, mean, cov):
-            t.mean, t.cov = m, c
+        self._kalman.predict(self._state, min(steps, self.settings.lost_track_frames + 1))
 
-    def _correct(self, matched: dict, detections: Detections, frame_index: int) -> None:
-        if not matched:
+    def _thresholds(self) -> Tuple[float, float, float]:
+        """
+        Return the track, low and new-track thresholds rounded to float32, as Python floats.
+
+        Scores are float32: a score compared with the threshold rounded to float32 takes the
+        side numpy takes comparing a float32 array with a Python float (in float32: numpy
+        1.x by value-based casting, 2.x by NEP 50), so a score printed as 0.7 is at a
+        threshold of 0.7 (0.7 is 0.699999988 in float32) on every numpy.
+        """
+        s = self.settings
+        if self._thresholds_of[0] is not s:
+            self._thresholds_of = (s,) + tuple(float(np.float32(v)) for v in (
+                s.track_threshold, s.low_threshold, s.new_track_threshold))
+        return self._thresholds_of[1:]
+
+    def _associate(self, boxes: np.ndarray, high: List[int], low: List[int],
+                   previous: int, matched: Dict[int, int]) -> None:
+        """
+        Run ByteTrack's three matching stages, filling ``matched`` (detection row -> track).
+
+        1. the high detections with the confirmed tracks (``match_iou``); 2. the low ones
+        with the confirmed tracks left that were followed until the last frame
+        (``SECOND_STAGE_IOU``); 3. the high ones left with the new tracks (``CONFIRM_IOU``).
+        Each stage is the optimal assignment on its tracks x detections sub-matrix of one
+        IoU matrix; the candidate pairs (IoU at least the stage's) of all three are sorted
+        out of that matrix at once, and a stage whose candidates are one-to-one takes them
+        as they are (``matching.assign`` proves that is the optimum).
+        """
+        s = self.settings
+        ids, last = self._ids, self._last
+        # the tracks' boxes as cxcywh_to_xyxy makes them, and the detections' corners
+        centre = self._state[POS, 0]
+        half = np.maximum(self._state[POS, 1], MIN_SIZE)
+        half /= 2
+        iou = corner_iou(centre - half, centre + half, boxes)
+        tracks, rows = np.nonzero(iou >= min(s.match_iou, SECOND_STAGE_IOU, CONFIRM_IOU))
+        if not len(tracks):
             return
+        kind = [0] * len(boxes)         # 1: high, 2: low
+        for d in high:
+            kind[d] = 1
+        for d in low:
+            kind[d] = 2
+        first, second, third = [], [], []
+        for t, d, v in zip(tracks.tolist(), rows.tolist(), iou[tracks, rows].tolist()):
+            k = kind[d]
+            if not k:
+                continue
+            if ids[t]:
+                if k == 1:
+                    if v >= s.match_iou:
+                        first.append((t, d, v))
+                elif v >= SECOND_STAGE_IOU and last[t] == previous:
+                    second.append((t, d, v))
+            elif k == 1 and v >= CONFIRM_IOU:
+                third.append((t, d, v))
+        pool = [k for k, i in enumerate(ids) if i]
+        taken = _stage(first, s.match_iou, iou, lambda: pool, lambda: high, matched)
+        # second stage: low-score detections continue tracks followed until the last frame
+        second = [c for c in second if c[0] not in taken]
+        _stage(second, SECOND_STAGE_IOU, iou,
+               lambda: [k for k in pool if k not in taken and last[k] == previous],
+               lambda: low, matched)
+        # new tracks of the last frame are confirmed by a high detection, or dropped
+        third = [c for c in third if c[1] not in matched]
+        _stage(third, CONFIRM_IOU, iou, lambda: [k for k, i in enumerate(ids) if not i],
+               lambda: [d for d in high if d not in matched], matched)
+
+    def _keep(self, tracks: List[int]) -> None:
+        """Keep only these tracks (increasing order)."""
+        self._state = np.take(self._state, tracks, axis=2)
+        for name in ('_ids', '_first', '_last', '_class', '_score'):
+            values = getattr(self, name)
+            setattr(self, name, [values[k] for k in tracks])
+
+    def _correct(self, matched: Dict[int, int], detections: Detections, scores: List[float],
+                 frame_index: int) -> None:
+        """Update the matched tracks' filters, confirm the new ones (in detection order)."""
         rows = sorted(matched)
         tracks = [matched[r] for r in rows]
-        mean, cov = self._kalman.update(np.stack([t.mean for t in tracks]),
-                                        np.stack([t.cov for t in tracks]),
-                                        xyxy_to_cxcywh(detections.xyxy[rows]))
-        for t, m, c, r in zip(tracks, mean, cov, rows):
-            t.mean, t.cov = m, c
-            t.last_frame = frame_index
-            t.lost = False
-            t.class_id = int(detections.class_id[r])
-            t.score = float(detections.confidence[r])
-            if not t.confirmed:
-                self._confirm(t)
+        self._kalman.update(self._state, measured_boxes(detections.xyxy[rows]), tracks)
+        classes = detections.class_id.tolist()
+        for k, r in zip(tracks, rows):
+            self._last[k] = frame_index
+            self._class[k] = classes[r]
+            self._score[k] = scores[r]
+            if not self._ids[k]:
+                self._ids[k] = self._next_id
+                self._next_id += 1
 
-    def _confirm(self, track: Track) -> None:
-        track.confirmed = True
-        track.track_id = self._next_id
-        self._next_id += 1
-
-    def _start(self, detections: Detections, row: int, frame_index: int, confirm: bool
-               ) -> Track:
-        mean, cov = self._kalman.initiate(xyxy_to_cxcywh(detections.xyxy[row:row + 1]))
-        track = Track(mean[0], cov[0], frame_index, int(detections.class_id[row]),
-                      float(detections.confidence[row]))
+    def _start(self, detections: Detections, rows: List[int], frame_index: int, confirm: bool
+               ) -> None:
+        """Start a track on each of these detection rows (confirmed at once: ``confirm``)."""
+        n = len(rows)
+        self._state = np.concatenate(
+            [self._state, self._kalman.initiate(measured_boxes(detections.xyxy[rows]))], axis=2)
         if confirm:
-            self._confirm(track)
-        self._tracks.append(track)
-        return track
+            self._ids += list(range(self._next_id, self._next_id + n))
+            self._next_id += n
+        else:
+            self._ids += [0] * n
+        self._first += [frame_index] * n
+        self._last += [frame_index] * n
+        self._class += detections.class_id[rows].tolist()
+        self._score += detections.confidence[rows].tolist()
+
+
+def _stage(candidates: List[Tuple[int, int, float]], min_iou: float, iou: np.ndarray,
+           tracks: Callable[[], List[int]], rows: Callable[[], List[int]],
+           matched: Dict[int, int]) -> Set[int]:
+    """
+    One matching stage: its candidate (track, row, IoU) triples -> ``matched``; tracks taken.
+
+    One-to-one candidates, each above ``min_iou``, are the optimal assignment (see
+    ``matching.assign``); otherwise the Hungarian algorithm runs on the ``tracks()`` x
+    ``rows()`` sub-matrix of ``iou``: the stage's whole matrix, in its order, as before.
+    """
+    if not candidates:
+        return set()
+    picked_tracks = {t for t, _, _ in candidates}
+    if len(picked_tracks) == len(candidates) == len({d for _, d, _ in candidates}) and \
+            min(v for _, _, v in candidates) > min_iou:
+        pairs = [(t, d) for t, d, _ in candidates]
+    else:
+        tracks, rows = tracks(), rows()
+        picked_tracks, picked_rows = assign(iou[tracks][:, rows], min_iou, forced=False)
+        pairs = [(tracks[t], rows[d]) for t, d in zip(picked_tracks, picked_rows)]
+    for t, d in pairs:
+        matched[d] = t
+    return {t for t, _ in pairs}
