@@ -185,9 +185,16 @@ def _cmd_demo(args) -> int:
 # --- model toolchain: convert, verify, report (tools environment; edge_perception.tools) -----
 def _cmd_convert(args) -> int:
     from .tools.convert import convert
+    extra = {}
+    if args.yuv_range is not None:          # the NV12 range the RDK .bin decodes
+        if args.target not in ('rdk_x3', 'rdk_x5', 'rdk_ultra'):
+            from .errors import ConfigError
+            raise ConfigError(f'--yuv-range: {args.target} takes no NV12 range (it applies '
+                              'to the RDK targets built here: rdk_x3, rdk_x5, rdk_ultra)')
+        extra['yuv_range'] = args.yuv_range
     result = convert(args.onnx, args.target, dtype=args.dtype, calibration=args.calib,
                      algorithm=args.algorithm, method=args.method, hybrid=args.hybrid,
-                     output=args.output, optimize=args.optimize, images=args.images)
+                     output=args.output, optimize=args.optimize, images=args.images, **extra)
     print(f'wrote {result.output} ({result.target}, {result.dtype}, '
           f'{result.calibration_files} calibration images)')
     if result.build_seconds is not None and 'march' in result.info:     # RDK .bin
@@ -256,6 +263,9 @@ def _add_toolchain_commands(sub) -> None:
     p.add_argument('--optimize', default=None, choices=('O0', 'O1', 'O2', 'O3'),
                    help='RDK X3/X5/Ultra: hbdk optimisation level (default O3; O0 compiles in '
                    'seconds, for tests)')
+    p.add_argument('--yuv-range', default=None, choices=('full', 'video'),
+                   help='RDK X3/X5/Ultra: the NV12 range the .bin decodes (default full: '
+                   "hb_mapper's regular; video: bt601_video, Y 16..235), recorded in the card")
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser('verify', help='compare an NPU build (simulated) with the fp32 ONNX')

@@ -70,7 +70,8 @@ def _record_yuv_range(card: str, yuv_range: str) -> None:
 def convert_rdk_toolchain(model: str, target: str, calibration=None, algorithm: str = 'normal',
                           method: str = 'channel', output: Optional[str] = None,
                           dtype: str = 'int8', optimize: str = 'O3', yuv_range: str = 'full',
-                          node_precision: Optional[dict] = None):
+                          node_precision: Optional[dict] = None,
+                          optimization: Optional[str] = None):
     """
     Build ``model`` into an RDK .bin with hb_mapper for ``target``; update the card.
 
@@ -79,6 +80,8 @@ def convert_rdk_toolchain(model: str, target: str, calibration=None, algorithm: 
     video range); calibration is converted in it and the card records it (``input.yuv_range``).
     node_precision: {node name: 'int16' | 'cpu'} (``rdk_hybrid``): the mapper's node-level
     settings (``model_parameters.node_info``).
+    optimization: hb_mapper's ``calibration_parameters.optimization`` as it takes it (e.g.
+    ``bias_correction``, ``set_all_nodes_int16``; ``;``-separated); None: not set.
     """
     from .convert import (_card_reference, _stem, ConvertResult, default_output,
                           RDK_CALIBRATION, RDK_TARGETS, rdk_config, update_card)
@@ -115,6 +118,8 @@ def convert_rdk_toolchain(model: str, target: str, calibration=None, algorithm: 
     config = rdk_config(model, target, calibration_dir, folder, prefix, algorithm, method)
     config['compiler_parameters']['optimize_level'] = optimize
     config['input_parameters']['input_space_and_range'] = MAPPER_SPACE_AND_RANGE[yuv_range]
+    if optimization:
+        config['calibration_parameters']['optimization'] = str(optimization)
     if node_precision:
         from .rdk_hybrid import node_info
         config['model_parameters']['node_info'] = node_info(node_precision)
@@ -128,7 +133,8 @@ def convert_rdk_toolchain(model: str, target: str, calibration=None, algorithm: 
                                  'calibration_type': RDK_CALIBRATION[algorithm],
                                  'per_channel': method == 'channel',
                                  'pad_value': pad_value, 'yuv_range': yuv_range,
-                                 'node_precision': dict(node_precision or {})})
+                                 'node_precision': dict(node_precision or {}),
+                                 'optimization': optimization})
     if not rdk_toolchain.available():
         result.next_step = (f'the D-Robotics toolchain is not installed here, so only the '
                             f'config and calibration were written to {folder} and the card is '

@@ -128,7 +128,7 @@ def _point_card(model: str, target: str, result, card_dir: str) -> None:
 def _build_and_verify(model, target, calibration, images, optimize, yuv_range, precision,
                       folder, algorithm='normal', method='channel'):
     from .rdk_convert import convert_rdk_toolchain
-    from .rdk_layers import analysis
+    from .rdk_layers import analysis, bpu_estimate
     from .rdk_verify import verify_rdk
     built = convert_rdk_toolchain(model, target, calibration, algorithm=algorithm, method=method,
                                   output=folder, optimize=optimize, yuv_range=yuv_range,
@@ -136,6 +136,7 @@ def _build_and_verify(model, target, calibration, images, optimize, yuv_range, p
     checked = verify_rdk(model, images, target, bin_path=built.output, progress=False,
                          bin_images=0)
     layers = analysis(os.path.join(folder, 'hb_mapper_makertbin.log'))
+    layers['bpu_estimate'] = bpu_estimate(folder)
     return built, checked, layers
 
 
@@ -153,6 +154,7 @@ def hybrid_build(model: str, target: str, calibration, images, hybrid, output: s
     Each build goes to ``output/step<i>``; the card beside them names the kept one.
     algorithm, method: every build's calibration (``convert_rdk_toolchain``).
     """
+    from .rdk_layers import wide_nodes
     heads = head_convs(model)
     steps = []
     if hybrid != 'auto':
@@ -185,7 +187,9 @@ def hybrid_build(model: str, target: str, calibration, images, hybrid, output: s
                   'simulated': a['simulated'], 'size_bytes': built.size_bytes,
                   'build_seconds': round(built.build_seconds, 1), 'bin': built.output,
                   'layers': layers, 'nodes': len(layers['nodes']),
-                  'refused': layers.get('refused', [])}
+                  'refused': layers.get('refused', []),
+                  'wide_nodes': len(wide_nodes(layers)),
+                  'bpu_estimate': layers['bpu_estimate']}
         record['kept'] = best is None or record['min_cosine'] > best['min_cosine']
         steps.append({k: v for k, v in record.items() if k != 'layers'})
         if record['kept']:

@@ -22,12 +22,16 @@ error accumulated up to that node (RKNN's "entire"); hb_mapper prints no single-
 The node names are the ones ``model_parameters.node_info`` takes (``rdk_hybrid``); the table
 cuts long names to ``...<end>``, and such rows are never chosen by name. makertbin warns when
 it will not take an int16 setting (``refused_int16``: e.g. an AveragePool turned into a
-convolution).
+convolution). ``bpu_estimate`` reads hbdk's own performance estimate of the compiled BPU
+subgraphs (``<graph>_subgraph_<i>.json`` beside the log: latency, FPS, DDR traffic at the
+build's optimisation level; the CPU nodes' time is not in it).
 """
 
+import glob
+import json
 import os
 import re
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from ..errors import ModelLoadError
 
@@ -97,6 +101,26 @@ def analysis(log_path: str) -> Dict[str, object]:
         text = f.read()
     return {'tool': 'hb_mapper makertbin', 'log': log_path, 'nodes': parse_nodes(text),
             'outputs': parse_outputs(text), 'refused': refused_int16(text)}
+
+
+def bpu_estimate(folder: str) -> Optional[Dict[str, object]]:
+    """
+    Return hbdk's estimate for a build folder's BPU subgraphs, or None when it wrote none.
+
+    latency_ms: the subgraphs' latencies added (one frame through each, on one core); fps: the
+    slowest subgraph's; ddr_mb: DDR traffic per frame, added.
+    """
+    files = sorted(glob.glob(os.path.join(folder, '*_subgraph_[0-9]*.json')))
+    summaries = []
+    for path in files:
+        with open(path, encoding='utf-8') as f:
+            summaries.append(json.load(f)['summary'])
+    if not summaries:
+        return None
+    return {'subgraphs': len(summaries),
+            'latency_ms': round(sum(float(s['latency (ms)']) for s in summaries), 3),
+            'fps': min(float(s['FPS']) for s in summaries),
+            'ddr_mb': round(sum(float(s['DDR megabytes per frame']) for s in summaries), 3)}
 
 
 def refused_int16(text: str) -> List[str]:

@@ -22,12 +22,16 @@ BPU program runs in ``hbdk-sim`` on the first images (``bin_images``) and its ou
 equal the quantized ONNX's bit for bit (a .bin with int16 nodes: within 1 float32 ulp, its
 Dequantize rounds apart), else the error flag ``bin_mismatch``. Without ``--bin``
 the ONNX is converted first (``rdk_convert``, into a temporary folder, at ``optimize`` O0).
+
+Outputs are paired by name, not by position: hb_mapper may list a build's outputs in another
+order than the float ONNX (``optimization: bias_correction`` does). Only when the names are
+not the same set are they paired by position, and the warning ``outputs_by_position`` says so.
 """
 
 import os
 import tempfile
 import time
-from typing import Optional
+from typing import List, Optional, Sequence
 import warnings
 
 import numpy as np
@@ -49,6 +53,44 @@ def quantized_onnx_for(bin_path: str) -> str:
     return path
 
 
+def output_order(reference: Sequence[str], names: Sequence[str]) -> Optional[List[int]]:
+    """
+    Return, for each ``reference`` output name, the index of that output among ``names``.
+
+    None when the names are not the same set (no pairing by name is possible); the caller
+    then pairs by position, which needs as many outputs.
+    """
+    reference, names = list(reference), list(names)
+    if len(set(names)) == len(names) == len(reference) and set(names) == set(reference):
+        return [names.index(name) for name in reference]
+    if len(names) != len(reference):
+        raise ModelLoadError(f'the build has {len(names)} outputs ({", ".join(names)}), the '
+                             f'float ONNX {len(reference)} ({", ".join(reference)}): they are '
+                             'not the same model')
+    return None
+
+
+def onnx_output_names(path: str) -> List[str]:
+    """Return the graph output names of an ONNX file, in order."""
+    import onnx
+    return [o.name for o in onnx.load(path, load_external_data=False).graph.output]
+
+
+class _InOrder:
+    """A backend whose outputs are given in another order (``order[i]``: the i-th one's index)."""
+
+    def __init__(self, backend, order: Sequence[int], names: Sequence[str]):
+        self._backend, self.order, self.output_names = backend, list(order), list(names)
+        self.output_shapes = [backend.output_shapes[i] for i in self.order]
+
+    def infer(self, tensor):
+        outputs = self._backend.infer(tensor)
+        return [outputs[i] for i in self.order]
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+
 def _ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
     """Return the largest distance in float32 units in the last place (1 << 31 if not float)."""
     if a.dtype != np.float32 or np.asarray(b).dtype != np.float32:
@@ -66,10 +108,13 @@ def bin_check(bin_path: str, backend, model, pictures, count: int = 1) -> dict:
     from ..backends.rdk_sim_io import read_bin, simulate_bin
     from ..preprocess import preprocess
     info = read_bin(bin_path)
+    names = getattr(backend, 'output_names', None)
+    order = output_order(names, [o['name'] for o in info['outputs']]) if names else None
     worst, exact, ulp, started = 0.0, True, 0, time.perf_counter()
     for picture in pictures[:count]:
         nv12, _ = preprocess(picture, model.input_spec)
         simulated = simulate_bin(bin_path, nv12, info)
+        simulated = [simulated[i] for i in order] if order else simulated
         onnx_outputs = backend.infer(nv12)
         for a, b in zip(simulated, onnx_outputs):
             b = np.asarray(b)
@@ -153,8 +198,14 @@ def verify_rdk(model_path: str, images: str, target: str = 'rdk_x5',
                                confidence_threshold=confidence)
         backend = RdkSimulatorBackend(quantized)
         try:
+            from .build_source import build_source
+            names = onnx_output_names(build_source(model_path).onnx)
+            built_names = onnx_output_names(quantized)
+            order = output_order(names, built_names)
+            paired = _InOrder(backend, order or range(len(names)),
+                              names if order else built_names)
             spec = spec_for(model_path)
-            simulated = Model(spec, backend, options)
+            simulated = Model(spec, paired, options)
             result = VerifyResult(model=os.path.abspath(model_path), target=target,
                                   dtype='int8', algorithm=algorithm, method=method,
                                   layout=simulated.binding.layout.name, images=len(pictures),
@@ -166,7 +217,13 @@ def verify_rdk(model_path: str, images: str, target: str = 'rdk_x5',
                 warnings.simplefilter('ignore', RuntimeWarning)
                 _compare(result, reference, simulated, pictures, paths, labels, options,
                          FAMILIES, tqdm if progress else None)
-            result.bin_check = bin_check(bin_path, backend, simulated, pictures, bin_images)
+            result.bin_check = bin_check(bin_path, paired, simulated, pictures, bin_images)
+            if order is None:
+                result.flags.append(Flag(
+                    'outputs_by_position', 'warn',
+                    f'the build\'s outputs ({", ".join(built_names)}) are not named as the '
+                    f'float ONNX\'s ({", ".join(names)}): they were compared by position. '
+                    'Fix: build from this ONNX file'))
             if per_layer:
                 result.layer_analysis = _node_analysis(bin_path)
             _rdk_fixes(result.flags)

@@ -18,7 +18,8 @@ Fixtures of the rdk suite: one real RDK X5 build of the square detector, shared 
 checker and makertbin) once per session on ``rdk_models.write_rdk_square_model``, calibrated on
 six generated square scenes, and gives the folder, the ONNX, the card, the .bin and the
 quantized ONNX. ``built_video`` is the same model built for video-range NV12
-(``input_space_and_range: bt601_video``) through the Python API, calibrated on the same scenes.
+(``convert --yuv-range video``: ``input_space_and_range: bt601_video``), calibrated on the same
+scenes.
 """
 
 import pytest
@@ -44,13 +45,14 @@ def built(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def built_video(tmp_path_factory):
-    """Convert the square detector for rdk_x5 at O0 for video-range NV12; return its paths."""
-    from edge_perception.tools.rdk_convert import convert_rdk_toolchain
+    """Convert the square detector for rdk_x5 at O0 with ``--yuv-range video``; its paths."""
     folder = tmp_path_factory.mktemp('rdk_build_video')
     model = write_rdk_square_model(folder / 'rdk_square.onnx')
-    result = convert_rdk_toolchain(model, 'rdk_x5', random_scenes(6), optimize='O0',
-                                   yuv_range='video')
+    calib = write_scenes(folder / 'calib', random_scenes(6))
+    status, out = run_cli('convert', model, '--target', 'rdk_x5', '--calib', calib,
+                          '--optimize', 'O0', '--yuv-range', 'video')
+    assert status == 0, out
     hb = folder / 'rdk_square_x5_hb'
-    return {'folder': folder, 'onnx': model, 'card': result.card, 'bin': result.output,
-            'quantized': str(hb / 'rdk_square_x5_quantized_model.onnx'), 'hb': hb,
-            'info': result.info}
+    return {'folder': folder, 'onnx': model, 'card': str(folder / 'rdk_square.yaml'),
+            'bin': str(hb / 'rdk_square_x5.bin'),
+            'quantized': str(hb / 'rdk_square_x5_quantized_model.onnx'), 'hb': hb, 'out': out}

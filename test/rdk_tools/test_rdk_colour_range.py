@@ -14,8 +14,9 @@
 """
 The NV12 colour range, from the hb_mapper build to the frames fed: the toolchain as the oracle.
 
-Two real X5 builds of the square detector at O0: hb_mapper's default (``input_space_and_range:
-regular``, the model decodes full-range BT.601) and ``bt601_video``. Each records its range
+Two real X5 builds of the square detector at O0 by the CLI: hb_mapper's default
+(``input_space_and_range: regular``, the model decodes full-range BT.601) and ``--yuv-range
+video`` (``bt601_video``). Each records its range
 in the .bin (the mapper's own metadata), its quantized ONNX (``HzPreprocess``) and the card;
 a BGR frame and a camera NV12 frame in that range then give, through the quantized model in
 the toolchain's HB_ONNXRuntime, the detections and scores fp32 ONNX Runtime gives. Fed in the
@@ -34,6 +35,7 @@ import onnx
 import pytest
 import yaml
 
+from .cli_helpers import run_cli
 from .rdk_models import square_scene
 
 SQUARES = [('red', 64, 64, 16), ('white', 320, 320, 64), ('red', 448, 128, 32)]
@@ -65,6 +67,11 @@ def test_the_bin_its_quantized_onnx_and_the_card_record_the_range(build):
     with open(paths['hb'] / 'rdk_square_x5_hb_mapper.yaml', encoding='utf-8') as f:
         config = yaml.safe_load(f)
     assert config['input_parameters']['input_space_and_range'] == space
+
+
+def test_yuv_range_is_refused_for_targets_without_an_nv12_range(built):
+    status, out = run_cli('convert', built['onnx'], '--target', 'rk3588', '--yuv-range', 'video')
+    assert status == 2 and '--yuv-range: rk3588 takes no NV12 range' in out, out
 
 
 def _compare(reference, simulated, scale=1.0):

@@ -23,7 +23,7 @@ detects. Explicit node names reach the mapper as given (a head conv on the CPU).
 import re
 
 from edge_perception import load_model
-from edge_perception.tools import rdk_hybrid
+from edge_perception.tools import rdk_hybrid, rdk_layers
 from edge_perception.tools.rdk_layers import analysis, markdown_table, parse_nodes, plot
 import pytest
 
@@ -49,6 +49,18 @@ def test_the_head_convs_are_named_as_the_mapper_names_them(built):
     assert set(heads) <= names                # the mapper's own table has every one of them
 
 
+def test_the_bpu_estimate_is_hbdks_own(built):
+    """Read hbdk's summary JSON beside the .bin; the line makertbin logs is the oracle."""
+    from edge_perception.tools.rdk_layers import bpu_estimate
+    estimate = bpu_estimate(str(built['hb']))
+    with open(built['hb'] / 'hb_mapper_makertbin.log', encoding='utf-8') as f:
+        line = re.search(r'FPS=([\d.]+), latency = ([\d.]+) us, DDR = (\d+) bytes', f.read())
+    assert estimate['subgraphs'] == 1 and estimate['fps'] == float(line.group(1))
+    assert abs(estimate['latency_ms'] - float(line.group(2)) / 1000) < 0.01
+    assert abs(estimate['ddr_mb'] - int(line.group(3)) / 2 ** 20) < 0.01
+    assert bpu_estimate(str(built['folder'])) is None        # no compiler output there
+
+
 def test_auto_adds_int16_nodes_the_mapper_then_reports(square, tmp_path):
     folder, model, val = square
     result, search = rdk_hybrid.hybrid_build(model, 'rdk_x5', random_scenes(6), val, 'auto',
@@ -72,6 +84,8 @@ def test_auto_adds_int16_nodes_the_mapper_then_reports(square, tmp_path):
     # the worst nodes are the pooling convs, whose int16 the mapper refuses (its warning)
     assert set(worst) <= set(after['refused']) and second['refused'] == after['refused']
     assert search['stopped'] == 'no further improvement or rounds exhausted'
+    assert all(s['bpu_estimate']['latency_ms'] > 0 for s in search['steps'])
+    assert second['wide_nodes'] == len(rdk_layers.wide_nodes(after)) > first['wide_nodes']
     assert result.info['hybrid_nodes'] == (chosen if second['kept'] else {})
     assert second['matched'] == second['reference'] > 0
     text = markdown_table(result.info['layer_analysis'])

@@ -16,19 +16,23 @@
 
 fp32 ONNX Runtime against the quantized ONNX (HB_ONNXRuntime), then the .bin in hbdk-sim
 against the quantized ONNX; a quantized ONNX that does not belong to its .bin must be caught.
+Outputs are paired by name: a build with ``optimization: bias_correction``, whose outputs
+hb_mapper lists in another order than the float ONNX, verifies as the plain build does.
 """
 
 import json
 import os
 import shutil
 
+from edge_perception.backends.rdk_sim_io import read_bin
 from edge_perception.tools.verify import verify
 import numpy as np
 import onnx
 from onnx import numpy_helper
+import pytest
 
 from .cli_helpers import run_cli, write_scenes
-from .rdk_models import random_scenes
+from .rdk_models import random_scenes, write_rdk_square_model
 
 
 def test_verify_a_built_bin_and_report_it(built, tmp_path):
@@ -113,3 +117,65 @@ def test_the_ulp_distance_counts_float32_steps_across_zero():
     tiny = np.nextafter(np.float32(0), np.float32(1))
     assert _ulp_distance(np.array([-0.0], np.float32), np.array([tiny], np.float32)) == 1
     assert _ulp_distance(x, x * np.float32(1.01)) > 1000
+
+
+def _float_onnx_renamed(source, path, names):
+    """Write the float ONNX with its graph outputs renamed to ``names`` (order kept)."""
+    model = onnx.load(source)
+    for output, name in zip(model.graph.output, names):
+        for node in model.graph.node:
+            node.output[:] = [name if o == output.name else o for o in node.output]
+        output.name = name
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def _verify_json(onnx_path, built, images, path):
+    """Run the verify CLI on ``built['bin']``; return (status, output, its JSON or None)."""
+    status, out = run_cli('verify', onnx_path, '--bin', built['bin'], '--images', images,
+                          '--json', path)
+    if not os.path.isfile(path):
+        return status, out, None
+    with open(path, encoding='utf-8') as f:
+        return status, out, json.load(f)
+
+
+@pytest.fixture(scope='module')
+def built_bias_correction(tmp_path_factory):
+    """Build the square detector with ``optimization: bias_correction`` (outputs reordered)."""
+    from edge_perception.tools.rdk_convert import convert_rdk_toolchain
+    folder = tmp_path_factory.mktemp('rdk_bias_correction')
+    model = write_rdk_square_model(folder / 'rdk_square.onnx')
+    result = convert_rdk_toolchain(model, 'rdk_x5', random_scenes(6), optimize='O0',
+                                   optimization='bias_correction')
+    return {'onnx': model, 'bin': result.output, 'quantized': result.info['quantized_onnx']}
+
+
+def test_outputs_are_paired_by_name_when_the_mapper_reorders_them(built_bias_correction, tmp_path):
+    paths = built_bias_correction
+    float_names = [o.name for o in onnx.load(paths['onnx']).graph.output]
+    built_names = [o.name for o in onnx.load(paths['quantized']).graph.output]
+    assert built_names != float_names and sorted(built_names) == sorted(float_names)
+    assert [o['name'] for o in read_bin(paths['bin'])['outputs']] == built_names
+    images = write_scenes(tmp_path / 'val', random_scenes(2, seed=90))
+    status, out, data = _verify_json(paths['onnx'], paths, images, tmp_path / 'x5.json')
+    assert status == 0, out
+    assert [o['name'] for o in data['outputs']] == float_names
+    shapes = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim]
+              for o in onnx.load(paths['onnx']).graph.output}
+    for o in data['outputs']:
+        assert o['cosine_min'] is not None and o['cosine_min'] > 0.99, o
+        assert o['shape'] == shapes[o['name']]
+    assert data['agreement']['agreement'] == 1.0 and data['agreement']['reference'] >= 2
+    assert data['bin_check']['bit_exact'] and 'outputs_by_position' not in out
+
+
+def test_outputs_named_otherwise_are_paired_by_position_with_a_warning(built, tmp_path):
+    images = write_scenes(tmp_path / 'val', random_scenes(1, seed=91))
+    renamed = _float_onnx_renamed(built['onnx'], tmp_path / 'renamed.onnx',
+                                  [f'out{i}' for i in range(6)])
+    status, out, data = _verify_json(renamed, built, images, tmp_path / 'renamed.json')
+    assert status == 0, out
+    assert 'WARN outputs_by_position' in out and 'cls8, box8, cls16' in out
+    assert all(o['cosine_min'] > 0.99 for o in data['outputs'])
