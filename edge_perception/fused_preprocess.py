@@ -19,9 +19,11 @@ content-sized scratch image; everything else is done on the small image: the col
 float conversion (a per-value table: one ``cv2.LUT`` per channel writes the NCHW planes in
 place, the same numbers as ``cv2.dnn.blobFromImage``), the padding (only the border is
 filled). A YUV frame is converted where the result is provably the same as converting the
-whole frame first: straight into the buffer when no resize is needed, and only the rows the
-resize reads when it shrinks by an odd whole factor (1920x1080 -> 640x360: INTER_LINEAR then
-reads exactly one source row per output row). Otherwise the whole frame is converted first.
+whole frame first: straight into the buffer when no resize is needed; when both sides shrink
+by an odd whole factor (1920x1080 -> 640x360: INTER_LINEAR then reads exactly one source pixel
+per output pixel) only those pixels, picked in YUV pixel pairs (``YuvFrame.convert_sampled``,
+across by 3, 7, 11, ...), else only the rows the resize reads; otherwise the whole frame first.
+An NV12 input's content is converted to I420 straight into the buffer when it spans the width.
 Resizing the Y and U/V planes separately was measured and rejected: it changes the result far
 beyond rounding (chroma is sampled at other places), see ``scripts/bench_preprocess.py``.
 """
@@ -32,7 +34,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from .yuv_frames import i420_into_nv12, nv12_planes, YuvFrame
+from .yuv_frames import i420_into_nv12, nv12_planes, samples_in_pairs, YuvFrame
 from .yuv_range import bgr_to_i420, bgr_to_nv12_in
 
 
@@ -87,6 +89,10 @@ def write_resized(source, new_w: int, new_h: int, interpolation: int, rgb: bool,
         if (new_w, new_h) == (src_w, src_h):
             source.convert(rgb, dst)
             return
+        if new_w < src_w and samples_in_pairs(src_w, new_w) \
+                and point_sampled(src_w, src_h, new_w, new_h, interpolation) != interpolation:
+            source.convert_sampled(rgb, dst)              # only the pixels read
+            return
         rows = rows_read_by_resize(src_h, new_h, interpolation)
         if rows is not None:
             part = source.convert_rows(rows, rgb)        # (new_h, src_w, 3)
@@ -100,8 +106,9 @@ def write_resized(source, new_w: int, new_h: int, interpolation: int, rgb: bool,
         _into(cv2.resize(full, (new_w, new_h), dst=dst, interpolation=interpolation), dst)
         return
     src_h, src_w = source.shape[:2]
-    same = (new_w, new_h) == (src_w, src_h)
-    interpolation = point_sampled(src_w, src_h, new_w, new_h, interpolation)
+    same = new_w == src_w and new_h == src_h
+    if not same:
+        interpolation = point_sampled(src_w, src_h, new_w, new_h, interpolation)
     if source.ndim == 2:                                  # grey: resize one channel, then 3
         small = source if same else cv2.resize(source, (new_w, new_h),
                                                interpolation=interpolation)
@@ -126,10 +133,14 @@ def _is_bgr_of_size(source, width: int, height: int) -> bool:
 def fill_border(image: np.ndarray, box, value) -> None:
     """Fill everything of ``image`` (H, W[, C]) outside box = (x, y, w, h) with ``value``."""
     x, y, w, h = box
-    image[:y] = value
-    image[y + h:] = value
-    image[y:y + h, :x] = value
-    image[y:y + h, x + w:] = value
+    if y:
+        image[:y] = value
+    if y + h < image.shape[0]:
+        image[y + h:] = value
+    if x:
+        image[y:y + h, :x] = value
+    if x + w < image.shape[1]:
+        image[y:y + h, x + w:] = value
 
 
 def letterbox_tensor(source, spec, box, interpolation: int,
@@ -197,19 +208,31 @@ def _nv12_tensor(source, spec, box, interpolation: int) -> np.ndarray:
     content converts by itself, straight into the planes.
     """
     x, y, w, h = box
+    width, height = spec.width, spec.height
     if _is_bgr_of_size(source, w, h):
         content = source                                  # no resize: convert the frame itself
     else:
         content = np.empty((h, w, 3), np.uint8)
         write_resized(source, w, h, interpolation, False, content)
-    nv12 = np.empty(spec.height * spec.width * 3 // 2, np.uint8)
-    y_plane, uv_plane = nv12_planes(nv12, spec.width, spec.height)
+    nv12 = np.empty(height * width * 3 // 2, np.uint8)
+    y_plane, uv_plane = nv12_planes(nv12, width, height)
+    uv_content = uv_plane[y // 2:(y + h) // 2, x // 2:(x + w) // 2]
+    if spec.yuv_range == 'video' and w == width and y + 3 * h <= 2 * height:
+        # the content's I420 straight into the buffer from its first Y row: its Y rows land
+        # where they belong, its U and V planes on the bottom pad and the top of the U/V
+        # plane, ending above the content's U/V rows; they are paired into place, then the
+        # pads overwrite them
+        i420 = nv12[y * width:(y + h * 3 // 2) * width].reshape(h * 3 // 2, width)
+        _into(cv2.cvtColor(content, cv2.COLOR_BGR2YUV_I420, dst=i420), i420)
+        planes = i420[h:].reshape(2, h // 2, w // 2)
+        _into(cv2.merge([planes[0], planes[1]], dst=uv_content), uv_content)
+    else:
+        i420_into_nv12(bgr_to_i420(content, spec.yuv_range), y_plane[y:y + h, x:x + w],
+                       uv_content)
     pad_y, pad_uv = _pad_yuv(spec.pad_value, spec.yuv_range)
     fill_border(y_plane, box, pad_y)
     # each U, V pair as one 16-bit value: one plain fill instead of a 2-value broadcast
     fill_border(uv_plane.view(np.uint16)[..., 0], (x // 2, y // 2, w // 2, h // 2), pad_uv)
-    i420_into_nv12(bgr_to_i420(content, spec.yuv_range), y_plane[y:y + h, x:x + w],
-                   uv_plane[y // 2:(y + h) // 2, x // 2:(x + w) // 2])
     return nv12
 
 

@@ -284,14 +284,20 @@ def preprocess(image_bgr, spec: InputSpec) -> Tuple[np.ndarray, Letterbox]:
         src_w, src_h = source.width, source.height
     else:
         src_h, src_w = source.shape[:2]
-    new_w, new_h, pad_x, pad_y = letterbox_geometry(src_w, src_h, spec.width, spec.height,
-                                                    spec.resize == 'letterbox')
+    box, info = _letterbox_of(src_w, src_h, spec.width, spec.height, spec.resize == 'letterbox')
     tables = None
     if spec.dtype != 'uint8':
         tables = value_tables(spec.layout, tuple(spec.mean), tuple(spec.std))
-    tensor = letterbox_tensor(source, spec, (pad_x, pad_y, new_w, new_h),
-                              _cv2_interpolation(spec.interpolation), tables)
-    return tensor, Letterbox(new_w / src_w, new_h / src_h, pad_x, pad_y, src_w, src_h)
+    tensor = letterbox_tensor(source, spec, box, INTERPOLATIONS[spec.interpolation], tables)
+    return tensor, info
+
+
+@functools.lru_cache(maxsize=64)     # a camera sends one size: ~1.5 us a frame otherwise
+def _letterbox_of(src_w: int, src_h: int, width: int, height: int, keep_ratio: bool):
+    """Return the content box (x, y, w, h) and the Letterbox (frozen, so it can be shared)."""
+    new_w, new_h, pad_x, pad_y = letterbox_geometry(src_w, src_h, width, height, keep_ratio)
+    return (pad_x, pad_y, new_w, new_h), Letterbox(new_w / src_w, new_h / src_h, pad_x, pad_y,
+                                                   src_w, src_h)
 
 
 def _resizable(image):
@@ -299,6 +305,8 @@ def _resizable(image):
     if isinstance(image, YuvFrame):
         return image
     if isinstance(image, np.ndarray) and image.dtype == np.uint8:
+        if image.ndim == 3 and image.shape[2] == 3:
+            return image
         if image.ndim == 2:
             return image
         if image.ndim == 3 and image.shape[2] == 1:

@@ -54,6 +54,17 @@ class YuvFrame:
         """Return only the given rows converted: (len(rows), width, 3), each as ``to_bgr``'s."""
         raise NotImplementedError
 
+    def convert_sampled(self, rgb: bool, dst: np.ndarray) -> None:
+        """
+        Write into ``dst`` (h, w, 3) the pixels a point-sampling shrink to w x h reads.
+
+        Only for shrinks ``samples_in_pairs`` accepts (each side by an odd whole factor or not
+        at all, across by 3, 7, 11, ... to an even width): INTER_NEAREST_EXACT then picks
+        source pixel k * x + (k - 1) / 2, which INTER_LINEAR reads with weight 1, and the
+        bytes equal resizing ``to_bgr()`` (or RGB) with INTER_LINEAR.
+        """
+        raise NotImplementedError
+
     @property
     def image(self) -> np.ndarray:
         """Return the data in the shape OpenCV's colour conversion takes."""
@@ -151,6 +162,30 @@ class Nv12Frame(YuvFrame):
         yuyv = cv2.merge([_rows(image, rows), chroma])
         return cv2.cvtColor(yuyv, cv2.COLOR_YUV2RGB_YUYV if rgb else cv2.COLOR_YUV2BGR_YUYV)
 
+    def convert_sampled(self, rgb: bool, dst: np.ndarray) -> None:
+        """
+        Write the picked pixels into ``dst`` (see ``YuvFrame.convert_sampled``).
+
+        Seen as 16-bit values, the Y plane holds pixel pairs and the U/V plane each pair's
+        chroma: one INTER_NEAREST_EXACT each picks, for every output pixel, the pair of its
+        source pixel and that pair's chroma (the chroma plane's half size maps to the same
+        rows and pairs at odd factors); side by side they are YUYV (``_wanted_of_pairs``).
+        Full range converts per pixel, so it picks the pixels themselves.
+        """
+        height, (new_h, new_w) = self.height, dst.shape[:2]
+        image, size, exact = self.image, (new_w, new_h), cv2.INTER_NEAREST_EXACT
+        y_plane, uv_plane = image[:height], image[height:]
+        if self.yuv_range == 'full':
+            chroma = cv2.resize(uv_plane.reshape(height // 2, self.width // 2, 2), size,
+                                interpolation=exact)
+            full_range_nv12_to_bgr(cv2.resize(y_plane, size, interpolation=exact), chroma,
+                                   size, rgb, dst)
+            return
+        luma = cv2.resize(y_plane.view(np.uint16), size, interpolation=exact)
+        chroma = cv2.resize(uv_plane.view(np.uint16), size, interpolation=exact)
+        pairs = cv2.merge([luma.view(np.uint8), chroma.view(np.uint8)])   # (h, 2 w, 2) YUYV
+        _wanted_of_pairs(pairs, (cv2.COLOR_YUV2BGR_YUYV, cv2.COLOR_YUV2RGB_YUYV)[rgb], dst)
+
     def _codes(self):
         return cv2.COLOR_YUV2BGR_NV12, cv2.COLOR_YUV2RGB_NV12
 
@@ -210,8 +245,63 @@ class Yuv422Frame(YuvFrame):
         """Return only the given rows converted (evenly spaced rows are read as a view)."""
         return cv2.cvtColor(_rows(self.data, rows), self._codes()[rgb])
 
+    def convert_sampled(self, rgb: bool, dst: np.ndarray) -> None:
+        """
+        Write the picked pixels into ``dst`` (see ``YuvFrame.convert_sampled``).
+
+        Seen as 4-byte pixel pairs, one INTER_NEAREST_EXACT picks for every output pixel the
+        pair (both Y, its U and V) its source pixel is in (``_wanted_of_pairs``).
+        """
+        new_h, new_w = dst.shape[:2]
+        pairs = cv2.resize(self.data.reshape(self.height, self.width // 2, 4), (new_w, new_h),
+                           interpolation=cv2.INTER_NEAREST_EXACT)
+        _wanted_of_pairs(pairs, self._codes()[rgb], dst)
+
     def _codes(self):
         return self.CODES[self.order]
+
+
+def samples_in_pairs(src_w: int, new_w: int) -> bool:
+    """
+    Return whether a point-sampled shrink across from src_w to new_w suits ``convert_sampled``.
+
+    Output pixel x reads source pixel k * x + (k - 1) / 2; for k = 3, 7, 11, ... that is the
+    second pixel of its pair for even x and the first for odd x, so each two neighbouring
+    outputs sit side by side in the converted pairs (``_wanted_of_pairs``). An even new_w
+    keeps the outputs in twos; other factors keep the row conversion.
+    """
+    return new_w % 2 == 0 and src_w == new_w * (src_w // new_w) and (src_w // new_w) % 4 == 3
+
+
+def _wanted_of_pairs(pairs: np.ndarray, code: int, dst: np.ndarray) -> None:
+    """
+    Convert (h, w, 4) YUYV/UYVY pairs and write pixel 1 of even, pixel 0 of odd pairs to dst.
+
+    Each pair is converted whole (OpenCV converts every pixel from its own Y and the pair's U,
+    V); of the 2 w pixels, the wanted ones are 4 m + 1 and 4 m + 2: one 6-byte block that
+    starts one pixel in. Read from there (one spare pixel at the end), the blocks are every
+    other 6-byte "pixel", the even ones, which INTER_NEAREST halving picks (floor(2 x), on
+    every OpenCV; INTER_NEAREST_EXACT halving takes the odd ones on 4.14, the even on 4.5.4).
+    """
+    new_h, new_w = dst.shape[:2]
+    buf = np.empty((new_h, 2 * new_w + 1, 3), np.uint8)
+    wide = buf[:, :2 * new_w]
+    _into(cv2.cvtColor(pairs.reshape(new_h, 2 * new_w, 2), code, dst=wide), wide)
+    blocks = _as_blocks(buf[:, 1:])
+    if dst.strides[1:] == (3, 1):
+        out = _as_blocks(dst)
+        _into(cv2.resize(blocks, (new_w // 2, new_h), dst=out,
+                         interpolation=cv2.INTER_NEAREST), out)
+    else:
+        dst[...] = cv2.resize(blocks, (new_w // 2, new_h),
+                              interpolation=cv2.INTER_NEAREST).reshape(dst.shape)
+
+
+def _as_blocks(pixels: np.ndarray) -> np.ndarray:
+    """Return a view of (h, 2 n[+ 1], 3) uint8 pixels (strided rows too) as (h, n, 6)."""
+    height, width = pixels.shape[:2]
+    return np.lib.stride_tricks.as_strided(pixels, (height, width // 2, 6),
+                                           (pixels.strides[0], 6, 1))
 
 
 def bgr_to_nv12(image: np.ndarray) -> np.ndarray:

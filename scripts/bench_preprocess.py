@@ -105,15 +105,17 @@ def to_bgr_code(encoding):
             'yuyv': cv2.COLOR_YUV2BGR_YUYV}[encoding]
 
 
-def run_rows(repeat):
+def run_rows(repeat, sizes=SIZES, encodings=None):
     """Return the table rows: timings (ms medians) and the equality checks."""
     rows = []
-    for width, height in SIZES:
+    for width, height in sizes:
         bgr = picture(height, width)
         nv12, yuyv = yuv_of(bgr)
         sources = {'bgr8': (bgr, bgr), 'nv12': (nv12, Nv12Frame(nv12, width, height)),
                    'yuyv': (yuyv, Yuv422Frame(yuyv, width, height))}
         for encoding, (raw, kept) in sources.items():
+            if encodings and encoding not in encodings:
+                continue
             code = to_bgr_code(encoding)
 
             def full_bgr(raw=raw, code=code):
@@ -292,12 +294,19 @@ def main(argv=None):
                         help='also measure the rejected plane-wise resize of YUV frames')
     parser.add_argument('--node', action='store_true',
                         help="also time the node's own intake of yuyv/nv12 Images")
+    parser.add_argument('--sizes', nargs='+', default=None, metavar='WxH',
+                        help='only these frame sizes (default: %s)'
+                        % ' '.join(f'{w}x{h}' for w, h in SIZES))
+    parser.add_argument('--sources', nargs='+', default=None, choices=('bgr8', 'nv12', 'yuyv'),
+                        help='only these frame encodings (default: all)')
     args = parser.parse_args(argv)
+    sizes = SIZES if not args.sizes else \
+        [tuple(int(n) for n in size.lower().split('x')) for size in args.sizes]
     if args.threads is not None:
         cv2.setNumThreads(args.threads)
     print(f'OpenCV {cv2.__version__}, {cv2.getNumThreads()} threads, numpy {np.__version__}, '
           f'{os.cpu_count()} CPUs; medians over {args.repeat} rounds, ms; model input 640x640')
-    print_table(run_rows(args.repeat))
+    print_table(run_rows(args.repeat, sizes, args.sources))
     if args.planes:
         planes_report()
     if args.node:

@@ -26,6 +26,7 @@ import cv2
 from edge_perception import load_model
 from edge_perception.fused_preprocess import point_sampled, rows_read_by_resize
 from edge_perception.preprocess import InputSpec, Nv12Frame, preprocess, Yuv422Frame, YuvFrame
+from edge_perception.yuv_frames import samples_in_pairs
 import numpy as np
 import pytest
 
@@ -217,6 +218,47 @@ def test_nv12_rows_convert_with_the_whole_frame_formula_on_every_byte_value():
                                   packed.to_bgr()[1::3])
 
 
+@pytest.mark.parametrize('size, new_size', [
+    ((384, 216), (128, 72)), ((216, 384), (72, 128)), ((384, 72), (128, 72)),
+    ((896, 72), (128, 24))], ids=['3x', 'portrait_3x', 'across_only', '7x_across_3x_down'])
+def test_picked_pixels_convert_with_the_whole_frame_formula_on_every_byte_value(size, new_size):
+    """
+    Random bytes (out-of-gamut YUV too): picked pixels = whole frame converted, then resized.
+
+    Written into a strided view, for NV12 (both ranges), YUYV and UYVY, BGR and RGB: OpenCV's
+    whole-frame conversion resized with INTER_LINEAR, and nothing outside the view touched.
+    """
+    (width, height), (new_w, new_h) = size, new_size
+    assert samples_in_pairs(width, new_w)
+    rng = np.random.default_rng(width + height)
+    nv12 = rng.integers(0, 256, (height * 3 // 2, width), dtype=np.uint8)
+    packed = rng.integers(0, 256, (height, width, 2), dtype=np.uint8)
+    frames = [Nv12Frame(nv12, width, height), Nv12Frame(nv12, width, height, 'full'),
+              Yuv422Frame(packed, width, height), Yuv422Frame(packed, width, height, 'uyvy')]
+    for frame in frames:
+        for rgb in (False, True):
+            expected = frame.to_bgr()
+            expected = cv2.cvtColor(expected, cv2.COLOR_BGR2RGB) if rgb else expected
+            expected = cv2.resize(expected, new_size, interpolation=cv2.INTER_LINEAR)
+            canvas = np.full((new_h + 4, new_w + 6, 3), 7, np.uint8)
+            frame.convert_sampled(rgb, canvas[2:2 + new_h, 4:4 + new_w])
+            kind = frame.order if isinstance(frame, Yuv422Frame) else frame.yuv_range
+            where = f'{type(frame).__name__} {kind} rgb={rgb}'
+            np.testing.assert_array_equal(canvas[2:2 + new_h, 4:4 + new_w], expected,
+                                          err_msg=where)
+            canvas[2:2 + new_h, 4:4 + new_w] = 7
+            assert np.all(canvas == 7), f'{where}: wrote outside its window'
+
+
+def test_pixel_pairs_only_where_the_picked_pixels_line_up():
+    """Across by 3, 7, 11 to an even width; not 5 or 9 (the pairs alternate otherwise)."""
+    assert samples_in_pairs(1920, 640) and samples_in_pairs(4480, 640)
+    assert samples_in_pairs(7040, 640)
+    for src_w, new_w in ((3200, 640), (5760, 640), (1920, 1920), (1280, 640), (1917, 639),
+                         (1000, 640)):
+        assert not samples_in_pairs(src_w, new_w), (src_w, new_w)
+
+
 class _Spy:
     """Record the YuvFrame conversions preprocess asks for (whole frame, rows)."""
 
@@ -235,20 +277,39 @@ class _Spy:
                 return original(frame, rows, rgb)
             return call
 
+        def spy_sampled(original):
+            def call(frame, rgb, dst):
+                self.calls.append(('sampled', dst.shape[:2]))
+                return original(frame, rgb, dst)
+            return call
+
         monkeypatch.setattr(YuvFrame, 'convert', spy_convert)
         monkeypatch.setattr(Nv12Frame, 'convert_rows', spy_rows(convert_rows))
         monkeypatch.setattr(Yuv422Frame, 'convert_rows', spy_rows(rows_422))
+        for cls in (Nv12Frame, Yuv422Frame):
+            monkeypatch.setattr(cls, 'convert_sampled', spy_sampled(cls.convert_sampled))
 
 
 @pytest.mark.parametrize('hw, fields, expected', [
-    ((1080, 1920), {}, ('rows', 360)),
+    ((1080, 1920), {}, ('sampled', (360, 640))),
+    ((1920, 1080), {}, ('sampled', (640, 360))),
+    ((2520, 4480), {}, ('sampled', (360, 640))),
+    ((640, 1920), {'resize': 'stretch'}, ('sampled', (640, 640))),
+    ((1800, 3200), {}, ('rows', 360)),
     ((1080, 1920), {'width': 800, 'height': 360, 'resize': 'stretch'}, ('rows', 360)),
     ((480, 640), {}, ('whole', True)),
     ((720, 1280), {}, ('whole', False))],
-    ids=['1080p_rows_only', '1080p_to_800x360_rows_only', '480p_into_the_tensor',
+    ids=['1080p_picked_pixels', 'portrait_1080p_picked', '7x_picked', 'across_only_picked',
+         '5x_rows_only', '1080p_to_800x360_rows_only', '480p_into_the_tensor',
          '720p_whole_frame'])
 def test_how_much_of_a_yuv_frame_is_converted(monkeypatch, hw, fields, expected):
-    """1080p -> 640x360 or 800x360: a third of the rows; 640x480: into the tensor; 720p: all."""
+    """
+    What is converted: only the picked pixels, only rows, into the tensor, or the whole frame.
+
+    1080p -> 640x360 (3x, 7x, or 3x across only): only the pixels INTER_LINEAR reads, in pixel
+    pairs; 5x (pairs would not line up) or 800x360 (blended across): a third or a fifth of
+    the rows; 640x480: straight into the tensor; 720p: all.
+    """
     spy = _Spy(monkeypatch)
     bgr = natural_image(*hw)
     spec = InputSpec(dtype='uint8', layout='nhwc', **fields)
