@@ -24,7 +24,9 @@ service is not overloaded: the worker would only wait, and the hand-off to the p
 thread is saved). Under load every result goes to the publisher thread, so no worker waits
 for ``emit``. Waits are split: idle workers, the publisher and the callers of ``stop`` /
 ``wait_idle`` each wait on a condition of their own (one lock), so a new frame wakes one
-worker only and a finished result the publisher only. The order is kept through a bounded reorder
+worker only and a finished result the publisher only (a result its worker publishes itself
+wakes nobody; a new call does not wake the timeout watchdog, which looks again at least once
+per timeout: soon enough for any call started since). The order is kept through a bounded reorder
 window: a frame still in flight stops blocking later results once ``window`` finished results
 wait behind it or it has been in flight ``max_latency_ms``; its result, if it comes, is older
 than one already published and is dropped (reason ``late``). While ``window`` results wait
@@ -270,9 +272,7 @@ class WorkerPool:
                 job = _Job(self._next_seq, item, time.monotonic())
                 self._next_seq += 1
                 self._jobs[job.seq] = job
-                slot.job = job
-                if self._timeout:
-                    self._pub_cond.notify()     # the watchdog learns of the new deadline
+                slot.job = job      # the watchdog looks again within a timeout: no wake-up
             error = None
             try:
                 result = self._work(context, item)
@@ -300,13 +300,15 @@ class WorkerPool:
                     self._ready[job.seq] = (job, result)
                     waiting = len(self._ready) - (self._head in self._ready)
                     self.peak_waiting = max(self.peak_waiting, waiting)
-                self._pub_cond.notify()
+                if not inline:      # a result, a skipped head or a hung thread back: look
+                    self._pub_cond.notify()
                 self._cond.notify_all()     # stop() waits for the running calls to return
             if inline:
                 self._emit_one(job, result, publish)
                 with self._cond:
                     self._emitting = False
-                    self._pub_cond.notify()     # results that finished meanwhile: its turn
+                    if self._ready or self._final:      # finished meanwhile: their turn
+                        self._pub_cond.notify()
             if error is not None and current:
                 self._report(error)
             if not current:
@@ -362,16 +364,18 @@ class WorkerPool:
 
     def _watchdog(self, now):
         """Abandon calls running past the timeout (lock held); return events and next check."""
-        events, wake = [], None
         if not self._timeout:
-            return events, wake
+            return [], None
+        # a call started after now ends its timeout after now + timeout: looking again then at
+        # the latest needs no wake-up per call
+        events, wake = [], now + self._timeout
         for slot in self._slots:
             job = slot.job
             if job is None:
                 continue
             deadline = job.started + self._timeout
             if now < deadline:
-                wake = deadline if wake is None else min(wake, deadline)
+                wake = min(wake, deadline)
                 continue
             self._jobs.pop(job.seq, None)
             self._settle(job, BAD, TIMEOUT)

@@ -40,6 +40,7 @@ from std_msgs.msg import Header
 from vision_msgs.msg import (Classification, Detection2D, Detection2DArray, ObjectHypothesis,
                              ObjectHypothesisWithPose)
 
+from . import message_builders
 from .depth_messages import detection_ids
 from ..results import Detections, InstanceMasks
 
@@ -71,8 +72,6 @@ def detections_to_msg(detections: Detections, header: Header,
     hypothesis' ``class_id`` is the class name, or with ``class_id_format='index'`` the class
     index as text (vision_msgs: an id to look up in LabelInfo).
     """
-    out = Detection2DArray()
-    out.header = header
     boxes = detections.centers_sizes.astype(float).tolist()   # Python floats for field checks
     scores = detections.confidence.astype(float).tolist()
     # oriented boxes (OrientedDetections): size in the box's own frame, rotated by theta
@@ -83,7 +82,16 @@ def detections_to_msg(detections: Detections, header: Header,
     for ident, (cx, cy, w, h), score, name, theta in zip(
             detection_ids(detections), boxes, scores, labels, thetas):
         items.append(_detection(header, ident, cx, cy, w, h, name, score, theta))
-    out.detections = items
+    return _detection_array(header, items)
+
+
+def _detection_array(header: Header, items: list) -> Detection2DArray:
+    """Build a Detection2DArray of ``items`` (fast when ``message_builders`` matches)."""
+    out = message_builders.detection_array(header, items)
+    if out is None:
+        out = Detection2DArray()
+        out.header = header
+        out.detections = items
     return out
 
 
@@ -97,6 +105,9 @@ def class_labels(class_ids, names: Sequence[str], class_id_format: str = 'name')
 def _detection(header: Header, ident: str, cx: float, cy: float, w: float, h: float,
                class_id: str, score: float, theta: float = 0.0) -> Detection2D:
     """Build one Detection2D with a single hypothesis (all values Python floats/str)."""
+    det = message_builders.detection(header, ident, cx, cy, w, h, theta, class_id, score)
+    if det is not None:
+        return det
     det = Detection2D()
     det.header = header
     det.id = ident
@@ -205,8 +216,7 @@ def keypoints_to_msg(detections: Detections, header: Header,
             if score < threshold:
                 continue
             items.append(_detection(header, f'{person}/{name}', x, y, 0.0, 0.0, name, score))
-    out.detections = items
-    return out
+    return _detection_array(header, items)
 
 
 def keypoint_names(detections: Detections):
