@@ -204,6 +204,11 @@ def _cmd_convert(args) -> int:
               f'{result.size_bytes / 1e6:.2f} MB, march {info["march"]}, hb_mapper '
               f'{info["versions"]["hb_mapper"]}, hbdk {info["versions"]["hbdk"]}; quantized '
               f'ONNX {info["quantized_onnx"]}')
+        for step in (info.get('hybrid_search') or {}).get('steps', []):
+            print(f'hybrid step {step["step"]}: {len(step["precision"])} node settings, min '
+                  f'cosine {step["min_cosine"]:.4f}, detections {step["matched"]}/'
+                  f'{step["reference"]} of {step["simulated"]}, {step["size_bytes"] / 1e6:.2f} '
+                  f'MB, ' + (step.get('why') or ('kept' if step['kept'] else 'not kept')))
     elif result.build_seconds is not None:
         info = result.info
         print(f'built in {result.build_seconds:.1f} s, {result.size_bytes / 1e6:.2f} MB, '
@@ -253,9 +258,12 @@ def _add_toolchain_commands(sub) -> None:
                    help='calibration images: a folder or a list file (default: sample pictures)')
     p.add_argument('--algorithm', default='normal', choices=algorithms)
     p.add_argument('--method', default='channel', choices=('channel', 'layer'))
-    p.add_argument('--hybrid', default=None, metavar='auto|LAYER,...',
+    p.add_argument('--hybrid', default=None, metavar='auto|split|LAYER,...',
                    help='RKNN int8: keep layers in float16: auto (chosen from the per-layer '
-                   'analysis, verified) or tensor names of the .quantization.cfg')
+                   'analysis, verified) or tensor names of the .quantization.cfg. RDK: auto '
+                   '(int16 nodes from the per-node table, then a split build), split (every '
+                   'non-head conv split into two int8-weight convs, int16-capable nodes '
+                   'int16) or NODE[:int16|int16_in|cpu],...')
     p.add_argument('-o', '--output', default=None,
                    help='the .rknn file (RDK: a folder); default <name>_<soc>.rknn by the ONNX')
     p.add_argument('--images', default=None,

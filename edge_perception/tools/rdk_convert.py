@@ -175,7 +175,7 @@ def convert_rdk_hybrid(model: str, target: str, hybrid, images=None, calibration
                        yuv_range: str = 'full', algorithm: str = 'normal',
                        method: str = 'channel', **options):
     """
-    ``convert --target rdk_x5 --hybrid auto|NODE[:int16|int16_in|cpu],...`` (``rdk_hybrid``).
+    ``convert --target rdk_x5 --hybrid auto|split|NODE[:int16|int16_in|cpu],...`` (``rdk_hybrid``).
 
     images: what auto verifies each build on (default: the calibration images). algorithm,
     method: the calibration of every build (as ``convert_rdk_toolchain``). The builds go to
@@ -186,7 +186,8 @@ def convert_rdk_hybrid(model: str, target: str, hybrid, images=None, calibration
     if options.get('dtype', 'int8') != 'int8':
         raise ConfigError(f'{target}: the BPU runs int8 models (with int16 nodes) only')
     if images is None and calibration is None:
-        raise ConfigError('--hybrid auto on RDK verifies each build: give --calib or --images')
+        raise ConfigError(f'--hybrid {hybrid} on RDK verifies each build: give --calib or '
+                          '--images')
     folder = os.path.abspath(output or default_output(model, target, 'int8'))
     result, _ = hybrid_build(model, target, calibration, images or calibration, hybrid, folder,
                              optimize=optimize, yuv_range=yuv_range, algorithm=algorithm,

@@ -26,7 +26,7 @@ precision the conv had (int16 for all three), for ``rdk_hybrid``'s node settings
 """
 
 import re
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
@@ -42,13 +42,16 @@ def int8_grid(weights: np.ndarray) -> np.ndarray:
     return np.clip(np.round(w / scale.reshape(shape)), -127, 127) * scale.reshape(shape)
 
 
-def split_conv_weights(model: str, output: str, pattern: Optional[str] = None) -> list:
+def split_conv_weights(model: str, output: str, pattern: Optional[str] = None,
+                       exclude: Sequence[str] = ()) -> list:
     """
     Write ``model`` with the weights of its Conv nodes split in two; return the split nodes.
 
     pattern: a regular expression the Conv node's name must match (None: every Conv whose
-    weights are an initializer). Names as hb_mapper uses them (``<op type>_<index>`` for a
-    node without a name) are kept by naming such nodes first.
+    weights are an initializer). exclude: Conv node names never split (``rdk_hybrid`` leaves
+    the head's last convs, whose outputs the BPU keeps in int32, as they are). Names as
+    hb_mapper uses them (``<op type>_<index>`` for a node without a name) are kept by naming
+    such nodes first.
     """
     import onnx
     from onnx import helper, numpy_helper
@@ -59,7 +62,8 @@ def split_conv_weights(model: str, output: str, pattern: Optional[str] = None) -
     for index, node in enumerate(graph.node):
         node.name = node.name or f'{node.op_type}_{index}'
         if node.op_type != 'Conv' or node.input[1] not in initializers or \
-                (pattern is not None and not re.search(pattern, node.name)):
+                (pattern is not None and not re.search(pattern, node.name)) or \
+                node.name in exclude:
             nodes.append(node)
             continue
         weights = numpy_helper.to_array(initializers[node.input[1]]).astype(np.float64)

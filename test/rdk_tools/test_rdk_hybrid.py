@@ -84,6 +84,8 @@ def test_auto_adds_int16_nodes_the_mapper_then_reports(square, tmp_path):
     # the worst nodes are the pooling convs, whose int16 the mapper refuses (its warning)
     assert set(worst) <= set(after['refused']) and second['refused'] == after['refused']
     assert search['stopped'] == 'no further improvement or rounds exhausted'
+    # still under the bar, but every conv of this model is a head conv: no split build
+    assert search['split'].startswith('not tried') and len(search['steps']) == 2
     assert all(s['bpu_estimate']['latency_ms'] > 0 for s in search['steps'])
     assert second['wide_nodes'] == len(rdk_layers.wide_nodes(after)) > first['wide_nodes']
     assert result.info['hybrid_nodes'] == (chosen if second['kept'] else {})
