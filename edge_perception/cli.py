@@ -155,7 +155,8 @@ def _bench_pipeline(args) -> int:
         (args.npu_ms,) if args.npu_ms is not None else bp.NPU_MS,
         tuple(int(n) for n in (args.workers or '1,2,3').split(',')),
         4.0 if args.seconds == 15.0 else args.seconds,    # the pool defaults: too long here
-        runs=3 if args.runs == 1 else args.runs, cores=args.npu_cores)
+        runs=3 if args.runs == 1 else args.runs, cores=args.npu_cores,
+        params={'tracker': args.tracker} if args.tracker else None, raw_sink=args.raw_sink)
     return 0
 
 
@@ -383,6 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
                    'across processes; --npu-ms default 13.6 and 7.0, --seconds 4, --runs 3')
     p.add_argument('--modes', default='inprocess,processes', help='with --pipeline')
     p.add_argument('--sizes', default='640x480,1280x720', help='with --pipeline')
+    p.add_argument('--tracker', default='', help="with --pipeline: the detector's tracker "
+                   "parameter (default: the node's, bytetrack; none: without tracking)")
+    p.add_argument('--raw-sink', action='store_true', help='with --pipeline: time each answer '
+                   'when its bytes arrive, before the sink deserializes it')
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser('doctor', help='check this machine: board, NPU, runtimes, ROS, a model')

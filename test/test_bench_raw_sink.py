@@ -55,3 +55,21 @@ def test_the_raw_sink_times_on_arrival_and_reads_what_was_published(nodes, names
     assert 50 <= latencies[0] < 200 and 200 <= latencies[1] < 350
     assert stamps == [bp.stamp_ns(m.header.stamp) for m in sent]
     assert sink.last == sent[-1]
+
+
+def test_bench_pipeline_cli_passes_the_tracker_and_the_raw_sink(monkeypatch):
+    """`edge-perception bench --pipeline --tracker none --raw-sink` reaches run_pipeline."""
+    from edge_perception import bench_pipeline, cli
+    seen = {}
+
+    def record(*args, **kwargs):
+        seen.update(kwargs)
+        return []
+
+    monkeypatch.setattr(bench_pipeline, 'run_pipeline', record)
+    assert cli.main(['bench', '--pipeline', '--tracker', 'none', '--raw-sink',
+                     '--sizes', '640x480', '--modes', 'inprocess']) == 0
+    assert seen['params'] == {'tracker': 'none'} and seen['raw_sink'] is True
+    seen.clear()
+    assert cli.main(['bench', '--pipeline', '--sizes', '640x480']) == 0
+    assert seen['params'] is None and seen['raw_sink'] is False
