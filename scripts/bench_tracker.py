@@ -69,16 +69,9 @@ def checkout(rev: str, directory: str) -> str:
 
 def gaps(seed: int):
     """Fast walkers; runs of 1 to 3 frames never arrive (as in the dropped-frames test)."""
-    from test.test_tracking_mot import noisy_scene
+    from test.test_tracking_mot import arrivals_with_gaps, noisy_scene
     scene = noisy_scene(seed, speed=12.0)
-    rng = np.random.default_rng(100 + seed)
-    arrived, f = [], 0
-    while f < len(scene.detections):
-        if rng.random() < 0.15:
-            f += int(rng.integers(1, 4))
-            continue
-        arrived.append(f)
-        f += 1
+    arrived = arrivals_with_gaps(len(scene.detections), seed)
     return [(f, scene.detections[f]) for f in arrived]
 
 

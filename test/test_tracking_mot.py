@@ -107,6 +107,19 @@ def crossing_scene(frames=60, occluded=False) -> Scene:
     return scene
 
 
+def arrivals_with_gaps(frames: int, seed: int) -> List[int]:
+    """Return the frame indices that arrive when runs of 1 to 3 frames are dropped (15 %)."""
+    rng = np.random.default_rng(100 + seed)
+    arrived, f = [], 0
+    while f < frames:
+        if rng.random() < 0.15:
+            f += int(rng.integers(1, 4))
+            continue
+        arrived.append(f)
+        f += 1
+    return arrived
+
+
 def evaluate(scene: Scene, settings=None, arrived=None, indices=None):
     """
     Run the tracker over the scene; motmetrics' summary (MOTA, IDF1, switches...).
@@ -176,14 +189,7 @@ def test_dropped_frames_are_gaps_in_the_frame_index(seed):
     # fast walkers (up to 12 px a frame); some frames never reach the tracker, in runs of
     # 1 to 3 frames
     scene = noisy_scene(seed, speed=12.0)
-    rng = np.random.default_rng(100 + seed)
-    arrived, f = [], 0
-    while f < len(scene.detections):
-        if rng.random() < 0.15:
-            f += int(rng.integers(1, 4))
-            continue
-        arrived.append(f)
-        f += 1
+    arrived = arrivals_with_gaps(len(scene.detections), seed)
     result = evaluate(scene, arrived=arrived)
     # the same frames numbered as if nothing was dropped: the predictions fall short
     squeezed = evaluate(scene, arrived=arrived, indices=range(len(arrived)))
