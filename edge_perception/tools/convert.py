@@ -136,6 +136,10 @@ def convert_rknn(model: str, target: str = 'rk3588', dtype: str = 'int8', calibr
     ``images``, default the calibration images) or layer names (tools/rknn_build.py). The
     build settings are recorded beside the .rknn for ``verify --rknn``.
     """
+    if hybrid == 'split':       # else taken for a tensor name, refused only after step 1
+        raise ConfigError(f'--hybrid split is for RDK targets (rdk_x3, rdk_x5, rdk_ultra), not '
+                          f'{target}: on RKNN the toolkit fuses the split convolutions back and '
+                          'int8 gets worse (README, RKNN precision loss); use --hybrid auto')
     from . import rknn_build
     from .build_source import build_source, is_card, write_card
     from ..backends.rknn_version import read_rknn_info

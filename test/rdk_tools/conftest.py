@@ -28,31 +28,27 @@ from .cli_helpers import run_cli, write_scenes
 from .rdk_models import random_scenes, write_rdk_square_model
 
 
-@pytest.fixture(scope='session')
-def built(tmp_path_factory):
-    """Convert the square detector for rdk_x5 at O0; return its paths and the CLI output."""
-    folder = tmp_path_factory.mktemp('rdk_build')
+def _build_square(tmp_path_factory, name, *options):
+    """Convert the square detector for rdk_x5 at O0 with ``options``; its paths and output."""
+    folder = tmp_path_factory.mktemp(name)
     model = write_rdk_square_model(folder / 'rdk_square.onnx')
     calib = write_scenes(folder / 'calib', random_scenes(6))
     status, out = run_cli('convert', model, '--target', 'rdk_x5', '--calib', calib,
-                          '--optimize', 'O0')
+                          '--optimize', 'O0', *options)
     assert status == 0, out
     hb = folder / 'rdk_square_x5_hb'
     return {'folder': folder, 'onnx': model, 'card': str(folder / 'rdk_square.yaml'),
             'bin': str(hb / 'rdk_square_x5.bin'),
             'quantized': str(hb / 'rdk_square_x5_quantized_model.onnx'), 'hb': hb, 'out': out}
+
+
+@pytest.fixture(scope='session')
+def built(tmp_path_factory):
+    """Convert the square detector for rdk_x5 at O0; return its paths and the CLI output."""
+    return _build_square(tmp_path_factory, 'rdk_build')
 
 
 @pytest.fixture(scope='session')
 def built_video(tmp_path_factory):
     """Convert the square detector for rdk_x5 at O0 with ``--yuv-range video``; its paths."""
-    folder = tmp_path_factory.mktemp('rdk_build_video')
-    model = write_rdk_square_model(folder / 'rdk_square.onnx')
-    calib = write_scenes(folder / 'calib', random_scenes(6))
-    status, out = run_cli('convert', model, '--target', 'rdk_x5', '--calib', calib,
-                          '--optimize', 'O0', '--yuv-range', 'video')
-    assert status == 0, out
-    hb = folder / 'rdk_square_x5_hb'
-    return {'folder': folder, 'onnx': model, 'card': str(folder / 'rdk_square.yaml'),
-            'bin': str(hb / 'rdk_square_x5.bin'),
-            'quantized': str(hb / 'rdk_square_x5_quantized_model.onnx'), 'hb': hb, 'out': out}
+    return _build_square(tmp_path_factory, 'rdk_build_video', '--yuv-range', 'video')

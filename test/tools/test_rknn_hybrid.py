@@ -291,3 +291,12 @@ def test_runtime_package_never_imports_the_toolchain():
                 if isinstance(node, ast.ImportFrom) and 'tools' in (node.module or '').split('.'):
                     offenders.append(f'{os.path.relpath(path, ROOT)}:{node.lineno}')
     assert not offenders, offenders
+
+
+def test_hybrid_split_is_refused_for_rknn_targets(squares, capsys):
+    """`--hybrid split` (RDK's weight split) on an RKNN target: one line naming the RDK targets."""
+    from edge_perception import cli
+    assert cli.main(['convert', squares['model'], '--target', 'rk3588', '--hybrid', 'split',
+                     '--calib', squares['calib']]) == 2
+    err = capsys.readouterr().err
+    assert '--hybrid split is for RDK targets' in err and 'rk3588' in err, err
