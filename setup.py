@@ -16,7 +16,7 @@
 from glob import glob
 import os
 
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
 
 package_name = 'edge_perception'
 
@@ -45,7 +45,11 @@ setup(
         'cpu': ['numpy', 'opencv-python-headless', 'onnxruntime', 'pyyaml'],
         'test': ['pytest'],
     },
-    zip_safe=True,
+    # The decoders' compiled kernels (edge_perception/native.py): optional, a machine without
+    # a C compiler installs the package with a warning and decodes with numpy.
+    ext_modules=[Extension('edge_perception._native', ['edge_perception/_native.c'],
+                           optional=True)],
+    zip_safe=False,
     maintainer='edge_perception maintainers',
     maintainer_email='maintainers@edge-perception.dev',
     description='Real-time perception for ROS 2 on edge NPUs, ONNX Runtime on the CPU.',

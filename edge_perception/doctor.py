@@ -123,6 +123,19 @@ def check_backends(board: str) -> List[Check]:
     return checks
 
 
+def check_kernels() -> List[Check]:
+    """Check that the decoders' compiled kernels are built (else numpy decodes, slower)."""
+    from . import native
+    why = native.problem()
+    if not why:
+        return [Check(OK, 'decoder kernels', 'compiled (edge_perception._native)')]
+    if 'EDGE_PERCEPTION_NATIVE' in why:
+        return [Check(INFO, 'decoder kernels', f'{why}: numpy decoders')]
+    return [Check(WARN, 'decoder kernels', f'{why}: numpy decoders, about 2x the decode time',
+                  'install a C compiler and the Python headers (sudo apt install '
+                  'build-essential python3-dev), then build again (colcon build)')]
+
+
 def check_ros() -> List[Check]:
     """Check the ROS 2 pieces the nodes import."""
     checks = []
@@ -168,7 +181,8 @@ def run(model: Optional[str] = None, backend: str = 'auto',
     board, _ = boards.detect_board(compatible)
     checks = [Check(INFO, 'system', f'{platform.machine()}, Python {platform.python_version()}, '
                     f'{platform.system()} {platform.release()}')]
-    checks += check_board(compatible) + check_npu(board) + check_backends(board) + check_ros()
+    checks += check_board(compatible) + check_npu(board) + check_backends(board) + \
+        check_kernels() + check_ros()
     for more in extra or ():
         checks += more()
     if model:

@@ -78,7 +78,7 @@ done
 
 # --- 3. this package, editable ---------------------------------------------------------------
 pkg_files=()
-for f in setup.py setup.cfg pyproject.toml package.xml; do
+for f in setup.py setup.cfg pyproject.toml package.xml edge_perception/_native.c; do
     [ -f "$ROOT/$f" ] && pkg_files+=("$ROOT/$f")
 done
 if [ -f "$ROOT/setup.py" ]; then

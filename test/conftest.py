@@ -48,6 +48,33 @@ def pytest_unconfigure(config):
     shutil.rmtree(_LOG_DIR, ignore_errors=True)
 
 
+NATIVE_FIX = ('edge_perception._native is not built: reinstall the package with a C compiler '
+              'and the Python headers (scripts/setup_env.sh, or pip install -e .)')
+
+
+@pytest.fixture(params=['native', 'numpy'])
+def decode_path(request, monkeypatch):
+    """
+    Run a decoder test through the compiled kernels and through the numpy rules.
+
+    Modules opt in with ``pytestmark = pytest.mark.usefixtures('decode_path')``: their
+    oracles (vendor goldens, ultralytics) then hold both paths.
+    """
+    from edge_perception import native
+    if request.param == 'numpy':
+        monkeypatch.setattr(native, 'KERNELS', None)
+    elif native.KERNELS is None:
+        pytest.fail(f'{NATIVE_FIX} ({native.problem()})')
+    return request.param
+
+
+@pytest.fixture
+def numpy_decoders(monkeypatch):
+    """Run with the numpy decoders only (tests of their own fast paths)."""
+    from edge_perception import native
+    monkeypatch.setattr(native, 'KERNELS', None)
+
+
 @pytest.fixture(scope='session')
 def tiny_model(tmp_path_factory):
     """Write the tiny generated ONNX detector (see models.py); return its path."""

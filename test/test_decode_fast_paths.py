@@ -69,6 +69,7 @@ def test_python_nms_keeps_what_opencv_keeps(agnostic, tied):
             np.testing.assert_array_equal(got, want[:max_det], err_msg=f'trial {trial}')
 
 
+@pytest.mark.usefixtures('numpy_decoders')
 def test_nms_takes_the_python_path_for_a_frames_few_boxes():
     """20 objects with a duplicate each in distinct classes: the Python greedy pass runs."""
     rng = np.random.default_rng(5)
@@ -89,6 +90,7 @@ def test_nms_takes_the_python_path_for_a_frames_few_boxes():
     assert len(got) == 20
 
 
+@pytest.mark.usefixtures('numpy_decoders')
 def test_python_nms_gives_up_past_its_pair_budget_and_opencv_answers():
     """Many disjoint boxes of one class: the greedy pass returns None, NMSBoxes decides."""
     rng = np.random.default_rng(9)

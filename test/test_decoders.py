@@ -22,6 +22,9 @@ from edge_perception.tensors import quantize
 import numpy as np
 import pytest
 
+# every test here runs through the compiled kernels and through the numpy rules
+pytestmark = pytest.mark.usefixtures('decode_path')
+
 ALL = list(LAYOUTS)
 GRID = [n for n in ALL if LAYOUTS[n].family != 'dense']
 

@@ -102,3 +102,18 @@ def test_on_an_rknn_board_a_newer_librknnrt_is_a_note_not_a_warning(tmp_path, mo
     assert 'librknnrt 2.6.1 is newer than rknn-toolkit2 2.5.0' in note.message
     assert 'built by rknn-toolkit2 2.5.0 for rk3588' in next(
         c.message for c in checks if c.name == 'rknn file')
+
+
+def test_the_decoder_kernels_are_reported_with_the_fix_when_missing(monkeypatch):
+    from edge_perception import native
+    assert levels(doctor.check_kernels(), 'decoder kernels') == [doctor.OK]
+    monkeypatch.setattr(native, 'KERNELS', None)
+    monkeypatch.setenv('EDGE_PERCEPTION_NATIVE', '0')
+    assert levels(doctor.check_kernels(), 'decoder kernels') == [doctor.INFO]
+    monkeypatch.delenv('EDGE_PERCEPTION_NATIVE')
+    import edge_perception
+    monkeypatch.delattr(edge_perception, '_native', raising=False)
+    monkeypatch.setitem(sys.modules, 'edge_perception._native', None)   # import fails
+    (check,) = doctor.check_kernels()
+    assert check.level == doctor.WARN and 'not built' in check.message
+    assert 'python3-dev' in check.fix

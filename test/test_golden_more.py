@@ -35,6 +35,9 @@ import pytest
 
 from .helpers import REPO_ROOT
 
+# every test here runs through the compiled kernels and through the numpy rules
+pytestmark = pytest.mark.usefixtures('decode_path')
+
 GOLDEN = os.path.join(REPO_ROOT, 'test', 'golden', 'rknn_more')
 SCORE_TOL = 1e-4
 BOX_TOL = 0.5

@@ -36,6 +36,9 @@ import pytest
 
 from .helpers import REPO_ROOT
 
+# every test here runs through the compiled kernels and through the numpy rules
+pytestmark = pytest.mark.usefixtures('decode_path')
+
 GOLDEN = os.path.join(REPO_ROOT, 'test', 'golden', 'rdk')
 _spec = importlib.util.spec_from_file_location('rdk_golden_generator',
                                                os.path.join(GOLDEN, 'generator.py'))

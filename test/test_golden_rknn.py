@@ -39,6 +39,9 @@ import pytest
 
 from .helpers import REPO_ROOT
 
+# every test here runs through the compiled kernels and through the numpy rules
+pytestmark = pytest.mark.usefixtures('decode_path')
+
 GOLDEN = os.path.join(REPO_ROOT, 'test', 'golden', 'rknn')
 SCORE_TOL = 1e-4
 BOX_TOL = 0.5

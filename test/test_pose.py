@@ -21,6 +21,9 @@ from edge_perception.tensors import QuantizedTensor
 import numpy as np
 import pytest
 
+# every test here runs through the compiled kernels and through the numpy rules
+pytestmark = pytest.mark.usefixtures('decode_path')
+
 POSE = list(TASK_LAYOUTS['pose'])
 
 

@@ -22,6 +22,9 @@ from edge_perception.tensors import QuantizedTensor
 import numpy as np
 import pytest
 
+# every test here runs through the compiled kernels and through the numpy rules
+pytestmark = pytest.mark.usefixtures('decode_path')
+
 SEG = list(TASK_LAYOUTS['segment'])
 SOURCES = [(480, 640), (720, 1280), (640, 640), (300, 451)]
 

@@ -26,7 +26,7 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .anchor_based import decode_anchor
-from .anchor_free import decode_dense, decode_dfl
+from .anchor_free import decode_dense, decode_dfl, decode_dfl_nms
 from .classify import ClassScores, decode_classes
 from .end_to_end import decode_dfl_topk, decode_end_to_end, select_top_k
 from .instances import gather_rows, instance_masks, keypoints
@@ -51,6 +51,8 @@ FAMILIES = {'dense': decode_dense, 'dfl': decode_dfl, 'anchor': decode_anchor,
             'paddle_boxes_scores': decode_paddle_boxes_scores,
             # the angle row after the classes is read later, from the kept anchors
             'obb_dense': decode_dense}
+# families whose decode and NMS can run as one compiled call (``native``)
+FUSED_NMS = {'dfl': decode_dfl_nms}
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class Decoder:
             if binding.num_keypoints else ()
         self.input_hw = tuple(input_hw) if input_hw else None
         self._family = FAMILIES[binding.layout.family]
+        self._fused = FUSED_NMS.get(binding.layout.family) \
+            if binding.layout.select == 'nms' and binding.layout.box != 'xywhr' else None
         if binding.mask_dim and self.input_hw is None:
             raise ValueError('a segmentation Decoder needs input_hw (the network input size)')
 
@@ -105,25 +109,33 @@ class Decoder:
                  options: DecodeOptions = DecodeOptions()) -> Detections:
         """Decode one frame's outputs; boxes map to source pixels through ``letterbox``."""
         binding = self.binding
-        xyxy, score, class_id, anchor = self._family(outputs, binding,
-                                                     options.confidence_threshold)
-        if options.classes and len(class_id):
-            keep = np.isin(class_id, options.classes)
-            xyxy, score, class_id, anchor = xyxy[keep], score[keep], class_id[keep], anchor[keep]
         select = binding.layout.select
         oriented = binding.layout.box == 'xywhr'
-        angle = box_angles(outputs, binding, anchor) if oriented else None
-        if select == 'topk':            # end-to-end heads: no NMS
-            keep = select_top_k(score, options.max_detections)
-        elif select == 'rotated':
-            keep = rotated_nms(xyxy, angle, score, class_id, options.nms_threshold,
-                               options.max_detections, options.agnostic_nms)
+        kept = self._fused(outputs, binding, options.confidence_threshold,
+                           options.nms_threshold, options.max_detections,
+                           options.agnostic_nms) if self._fused and not options.classes else None
+        angle = None
+        if kept is not None:            # decoded and suppressed in one compiled call
+            xyxy, score, class_id, anchor = kept
         else:
-            keep = nms(xyxy, score, class_id, options.nms_threshold, options.max_detections,
-                       options.agnostic_nms)
-        xyxy, score, class_id = xyxy[keep], score[keep], class_id[keep]
-        if binding.mask_dim or binding.num_keypoints:     # their rows are gathered by anchor
-            anchor = anchor[keep]
+            xyxy, score, class_id, anchor = self._family(outputs, binding,
+                                                         options.confidence_threshold)
+            if options.classes and len(class_id):
+                keep = np.isin(class_id, options.classes)
+                xyxy, score, class_id, anchor = (xyxy[keep], score[keep], class_id[keep],
+                                                 anchor[keep])
+            angle = box_angles(outputs, binding, anchor) if oriented else None
+            if select == 'topk':            # end-to-end heads: no NMS
+                keep = select_top_k(score, options.max_detections)
+            elif select == 'rotated':
+                keep = rotated_nms(xyxy, angle, score, class_id, options.nms_threshold,
+                                   options.max_detections, options.agnostic_nms)
+            else:
+                keep = nms(xyxy, score, class_id, options.nms_threshold,
+                           options.max_detections, options.agnostic_nms)
+            xyxy, score, class_id = xyxy[keep], score[keep], class_id[keep]
+            if binding.mask_dim or binding.num_keypoints:     # rows gathered by anchor
+                anchor = anchor[keep]
         if angle is not None:
             angle = angle[keep]
             if letterbox is not None:

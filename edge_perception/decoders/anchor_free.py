@@ -21,13 +21,16 @@ sigmoid inside or not, score_sum pre-filter, quantisation) are all read from the
 """
 
 import functools
+import math
 from typing import Tuple
 
 import numpy as np
 
 from .planes import (grid_cells_at_least, grid_rows, logit, one_channel_at_least, Plane,
-                     sigmoid)
+                     quantised_threshold, sigmoid)
+from .. import native
 from ..layouts import Binding
+from ..tensors import QuantizedTensor
 
 # xyxy (input px), score, class id, anchor (index over all strides, finest stride first,
 # row-major: the dense layout's anchor axis; instance heads gather their rows with it)
@@ -154,6 +157,82 @@ def level_planes(outputs, level, layout, reg_max: int):
     return Plane(outputs[roles['cls']], last), Plane(outputs[roles['box']], last), score_sum
 
 
+# element types the compiled decoder reads (native._native: int8/uint8/int16/int32/f32/f64)
+_NATIVE_DTYPES = frozenset(np.dtype(t) for t in ('i1', 'u1', 'i2', 'i4', 'f4', 'f8'))
+
+
+def _native_tensor(tensor, thr, channels_last: bool, per_channel_ok: bool):
+    """
+    Return one output as the compiled decoder takes it, or None where it cannot.
+
+    (data, raw threshold, scale, zero point, quantised); None: the numpy path decodes the
+    frame. A raw threshold no value can reach is +inf; a per-channel scale (box heads only) comes
+    as float32 arrays along the channel axis.
+    """
+    if type(tensor) is QuantizedTensor:
+        data = tensor.data
+        if tensor.axis is not None:
+            if not per_channel_ok or data.ndim != 4 or tensor.axis != (3 if channels_last else 1):
+                return None
+            scale = np.ascontiguousarray(tensor.scale, np.float32)
+            zero = np.ascontiguousarray(np.broadcast_to(
+                np.asarray(tensor.zero_point, np.float32), scale.shape))
+            quant = (data, 0.0, scale, zero, True)
+        elif not tensor.scale > 0:      # no raw threshold: the numpy path decides
+            return None
+        else:
+            raw = None if thr is None else quantised_threshold(float(thr), tensor, data.dtype)
+            quant = (data, math.inf if raw is None else float(raw), float(tensor.scale),
+                     float(tensor.zero_point), True)
+    else:
+        data = tensor if type(tensor) is np.ndarray else np.asarray(tensor)
+        quant = (data, 0.0 if thr is None else float(thr), 1.0, 0.0, False)
+    if data.dtype not in _NATIVE_DTYPES or not data.flags.c_contiguous:
+        return None
+    return quant
+
+
+def _decode_dfl_native(kernels, outputs, binding: Binding, threshold: float, raw_thr: float,
+                       suppress=()):
+    """
+    Run decode_dfl through the compiled kernel; None where a tensor is not for it.
+
+    ``suppress``: (iou threshold, max detections, agnostic) to return only what NMS keeps.
+    """
+    layout = binding.layout
+    last = layout.channels_last
+    ltrb = getattr(layout, 'box', '') == 'ltrb'
+    if layout.scores not in ('sigmoid', 'logit') or not (ltrb or 1 <= binding.reg_max <= 64):
+        return None
+    levels = []
+    first = 0
+    for level in binding.levels:
+        roles = level.outputs
+        n_cells = level.grid_h * level.grid_w
+        if 'boxcls' in roles:
+            return None
+        cls = _native_tensor(outputs[roles['cls']], raw_thr, last, False)
+        box = _native_tensor(outputs[roles['box']], None, last, True)
+        if cls is None or box is None:
+            return None
+        ss, ss_thr = None, 0.0
+        if 'score_sum' in roles:
+            found = _native_tensor(outputs[roles['score_sum']], raw_thr, last, False)
+            if found is None:
+                return None
+            ss, ss_thr = found[0], found[1]
+            if ss_thr == math.inf:
+                ss = False              # no score_sum value can pass: no candidates
+        levels.append((cls[0], cls[1], cls[2], cls[3], cls[4], box[0], box[2], box[3], box[4],
+                       ss, ss_thr, last, n_cells, level.grid_w, first, float(level.stride)))
+        first += n_cells
+    xyxy, score, class_id, anchor = kernels.dfl_decode(
+        levels, float(threshold), layout.scores == 'logit', int(binding.reg_max), ltrb,
+        *suppress)
+    return (np.frombuffer(xyxy, np.float32).reshape(-1, 4), np.frombuffer(score, np.float32),
+            np.frombuffer(class_id, np.int32), np.frombuffer(anchor, np.intp))
+
+
 def decode_dfl(outputs, binding: Binding, threshold: float) -> Candidates:
     """
     Per-stride grids: box (4*reg_max DFL logits, or 4 distances), cls, optional score_sum.
@@ -162,10 +241,16 @@ def decode_dfl(outputs, binding: Binding, threshold: float) -> Candidates:
     scores where there is none) and gathers their rows; best class, activation, DFL and boxes
     then run once over the candidates of all strides together. Every frame's cost beyond that
     one pass is a fixed number of small numpy calls (each one cold after an inference): the
-    same few kinds per stride, one table look-up for the geometry.
+    same few kinds per stride, one table look-up for the geometry. Where the compiled kernel
+    is built (``native``) and takes the tensors, the same rules run in one call.
     """
     layout = binding.layout
     raw_thr = threshold if layout.scores == 'sigmoid' else logit(threshold)
+    kernels = native.KERNELS
+    if kernels is not None:
+        found = _decode_dfl_native(kernels, outputs, binding, threshold, raw_thr)
+        if found is not None:
+            return found
     last = layout.channels_last
     anchors, values, bins = [], [], []
     first = 0
@@ -219,3 +304,19 @@ def decode_dfl(outputs, binding: Binding, threshold: float) -> Candidates:
     cell = per_binding(binding, _box_geometry_of)[anchors]
     xyxy = (cell[:, :4] + dist * _LTRB_SIGNS) * cell[:, 4:]
     return xyxy, score.astype(np.float32, copy=False), class_id, anchors
+
+
+def decode_dfl_nms(outputs, binding: Binding, threshold: float, iou_threshold: float,
+                   max_detections: int, agnostic: bool):
+    """
+    Run decode_dfl then nms() as one compiled call: what NMS keeps, in its order.
+
+    None where the kernels are not built or do not take these tensors (the caller then
+    decodes, then calls nms()).
+    """
+    kernels = native.KERNELS
+    if kernels is None:
+        return None
+    raw_thr = threshold if binding.layout.scores == 'sigmoid' else logit(threshold)
+    return _decode_dfl_native(kernels, outputs, binding, threshold, raw_thr,
+                              (float(iou_threshold), int(max_detections), bool(agnostic)))

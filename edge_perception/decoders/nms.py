@@ -18,6 +18,8 @@ cv2.dnn.NMSBoxesBatched would do the class-aware part itself but only exists fro
 Humble's python3-opencv is 4.5.4, so classes are separated with the usual coordinate offset.
 A frame's few candidates (20 objects: ~40 boxes in ~20 classes) take a plain-Python greedy
 pass with OpenCV's rule instead, cheaper than the numpy and OpenCV calls around NMSBoxes.
+Where the compiled kernels are built (``native``), that same greedy rule runs compiled, for
+any number of boxes.
 """
 
 import math
@@ -26,6 +28,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from .. import native
+
 # Plain Python while the same-class pairs it may compare stay few: its cost grows with them
 # (measured after a cache flush: 40 boxes in 20 classes 110 us against OpenCV's 145 us;
 # 20 boxes of one class, agnostic, 170 us against 90 us). Agnostic: n * (n - 1) pairs;
@@ -33,6 +37,7 @@ import numpy as np
 _PY_MAX_BOXES = 96
 _PY_MAX_PAIRS = 50
 _EPS = float(np.finfo(np.float64).eps)
+_NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, class_id: np.ndarray, iou_threshold: float,
@@ -48,6 +53,14 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, class_id: np.ndarray, iou_threshol
     n = len(xyxy)
     if n == 0 or max_detections <= 0:
         return np.zeros(0, np.intp)
+    kernels = native.KERNELS
+    if kernels is not None and xyxy.dtype in _NATIVE_FLOATS and scores.dtype in _NATIVE_FLOATS:
+        classes = None if agnostic else (
+            class_id if class_id.dtype == np.int32 else class_id.astype(np.int32))
+        keep = kernels.greedy_nms(np.ascontiguousarray(xyxy), np.ascontiguousarray(scores),
+                                  None if classes is None else np.ascontiguousarray(classes),
+                                  float(iou_threshold), int(max_detections))
+        return np.frombuffer(keep, np.intp)
     if n <= _PY_MAX_BOXES and (not agnostic or n * (n - 1) <= 2 * _PY_MAX_PAIRS):
         # class-aware: the pass gives up (None) once it has compared more same-class pairs
         # than it is cheap for, rather than counting the classes' sizes first
