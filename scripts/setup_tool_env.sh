@@ -92,7 +92,7 @@ fi
 
 # --- 2. this package, editable ---------------------------------------------------------------
 pkg_files=()
-for f in setup.py setup.cfg pyproject.toml package.xml; do
+for f in setup.py setup.cfg pyproject.toml package.xml edge_perception/_native.c; do
     [ -f "$ROOT/$f" ] && pkg_files+=("$ROOT/$f")
 done
 H_PKG="$(hash_of "$SELF" "$REQ" "${pkg_files[@]}")"

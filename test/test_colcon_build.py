@@ -40,7 +40,8 @@ def installed(tmp_path_factory):
         path = os.path.join(ROOT, item)
         if os.path.isdir(path):
             shutil.copytree(path, src / item,
-                            ignore=shutil.ignore_patterns('__pycache__', '*.egg-info'))
+                            # *.so: the in-place builds of the dev venvs; colcon builds its own
+                            ignore=shutil.ignore_patterns('__pycache__', '*.egg-info', '*.so'))
         else:
             shutil.copy(path, src / item)
     result = subprocess.run(
@@ -59,6 +60,16 @@ def test_install_space_layout(installed):
     assert (share / 'edge_perception' / 'package.xml').is_file()
     assert (share / 'edge_perception' / 'config' / 'models' / 'fall_detection.yaml').is_file()
     assert (share / 'edge_perception' / 'launch' / 'detector.launch.py').is_file()
+
+
+def test_colcon_builds_the_decoder_kernels(installed, tmp_path):
+    site = next((installed / 'lib').glob('python3*/site-packages'))
+    assert list((site / 'edge_perception').glob('_native*.so'))
+    result = subprocess.run(
+        [sys.executable, '-c', 'import edge_perception.native as n; print(n.KERNELS.__file__)'],
+        env=dict(os.environ, PYTHONPATH=str(site)), cwd=tmp_path, capture_output=True,
+        text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith(str(site)), result.stderr
 
 
 def test_installed_detector_node_runs_and_reports_a_missing_model(installed, tmp_path):
