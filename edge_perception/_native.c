@@ -15,7 +15,8 @@
  */
 
 /*
- * Compiled inner loops of the per-stride (DFL) detection decoder and of greedy NMS.
+ * Compiled inner loops of the detection decoders (per-stride DFL heads, the ultralytics dense
+ * head, YOLOv5 anchor heads) and of greedy NMS.
  *
  * Optional: edge_perception/native.py imports this module when it was built and the numpy
  * decoders run otherwise (the same rules; test/test_native_decode.py holds the two together).
@@ -26,8 +27,9 @@
  * needs its own list conversions). Plain CPython API and the buffer protocol: no numpy headers,
  * so it builds wherever the package is installed with a C compiler.
  *
- * The rules are the numpy decoders' (anchor_free.decode_dfl, nms.greedy_nms), computed in the
- * same float32 steps, so results agree to float rounding (exp and the DFL sums' order).
+ * The rules are the numpy decoders' (anchor_free.decode_dfl and decode_dense,
+ * anchor_based.decode_anchor, nms.greedy_nms), computed in the same float32 steps, so results
+ * agree to float rounding (exp and the DFL sums' order).
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -338,15 +340,19 @@ static void gather_f(const array_t *a, Py_ssize_t start, Py_ssize_t step, Py_ssi
     }
 }
 
+/* Box codings: DFL bins per side (grid units), four distances (ltrb, grid units), or the
+ * ultralytics dense head's cx, cy, w, h in input pixels. */
+enum box_coding { BOX_DFL = 0, BOX_LTRB = 1, BOX_CXCYWH = 2 };
+
 /*
  * One candidate cell: its best class (the first maximum of the dequantised scores, numpy's
  * argmax), its probability, and its box if the probability reaches the threshold.
  * ``scratch`` holds n_cls + n_box floats.
  */
 static int decode_cell(const level_t *lv, Py_ssize_t cell, Py_ssize_t n_cls, int logit_scores,
-                       float threshold, int reg_max, int ltrb, float *scratch, found_t *f)
+                       float threshold, int reg_max, int coding, float *scratch, found_t *f)
 {
-    Py_ssize_t n_box = ltrb ? 4 : 4 * (Py_ssize_t)reg_max;
+    Py_ssize_t n_box = coding != BOX_DFL ? 4 : 4 * (Py_ssize_t)reg_max;
     int last = lv->channels_last;
     float *vals = scratch, *bins = scratch + n_cls;
     gather_f(&lv->cls, last ? cell * n_cls : cell, last ? 1 : lv->n_cells, n_cls, vals);
@@ -380,9 +386,24 @@ static int decode_cell(const level_t *lv, Py_ssize_t cell, Py_ssize_t n_cls, int
         for (Py_ssize_t k = 0; k < n_box; k++)
             bins[k] = (bins[k] - zero) * scale;
     }
+    if (found_reserve(f, 1) < 0)
+        return -1;
+    float *box = f->xyxy + 4 * f->count;
+    f->score[f->count] = best;
+    f->class_id[f->count] = best_k;
+    f->anchor[f->count] = lv->first + cell;
+    f->count++;
+    if (coding == BOX_CXCYWH) {         /* anchor_free.decode_dense: half = wh / 2 */
+        float half_w = bins[2] / 2.0f, half_h = bins[3] / 2.0f;
+        box[0] = bins[0] - half_w;
+        box[1] = bins[1] - half_h;
+        box[2] = bins[0] + half_w;
+        box[3] = bins[1] + half_h;
+        return 0;
+    }
     float dist[4];
     for (int side = 0; side < 4; side++) {
-        if (ltrb) {
+        if (coding == BOX_LTRB) {
             dist[side] = bins[side];
             continue;
         }
@@ -399,18 +420,11 @@ static int decode_cell(const level_t *lv, Py_ssize_t cell, Py_ssize_t n_cls, int
         }
         dist[side] = num / den;
     }
-    if (found_reserve(f, 1) < 0)
-        return -1;
     float cx = (float)(cell % lv->grid_w) + 0.5f, cy = (float)(cell / lv->grid_w) + 0.5f;
-    float *box = f->xyxy + 4 * f->count;
     box[0] = (cx + dist[0] * -1.0f) * lv->stride;
     box[1] = (cy + dist[1] * -1.0f) * lv->stride;
     box[2] = (cx + dist[2]) * lv->stride;
     box[3] = (cy + dist[3]) * lv->stride;
-    f->score[f->count] = best;
-    f->class_id[f->count] = best_k;
-    f->anchor[f->count] = lv->first + cell;
-    f->count++;
     return 0;
 }
 
@@ -649,7 +663,7 @@ static int found_nms(found_t *f, double iou, Py_ssize_t max_det, int agnostic)
 }
 
 PyDoc_STRVAR(dfl_decode_doc,
-"dfl_decode(levels, threshold, logit_scores, reg_max, ltrb[, iou, max_det, agnostic])\n"
+"dfl_decode(levels, threshold, logit_scores, reg_max, coding[, iou, max_det, agnostic])\n"
 "-> (xyxy, score, class_id, anchor) bytearrays of float32 x4, float32, int32, intp.\n"
 "With iou (>= 0): the candidates NMS keeps, in its order (greedy_nms's rule).\n\n"
 "levels: per stride (cls, cls_thr, cls_scale, cls_zero, cls_quant, box, box_scale,\n"
@@ -660,15 +674,19 @@ static PyObject *dfl_decode(PyObject *self, PyObject *args)
 {
     PyObject *levels, *result = NULL;
     double threshold;
-    int logit_scores, ltrb, reg_max;
+    int logit_scores, coding, reg_max;
     (void)self;
     double iou = -1.0;
     Py_ssize_t max_det = 0;
     int agnostic = 0;
-    if (!PyArg_ParseTuple(args, "Odpip|dnp", &levels, &threshold, &logit_scores, &reg_max,
-                          &ltrb, &iou, &max_det, &agnostic))
+    if (!PyArg_ParseTuple(args, "Odpii|dnp", &levels, &threshold, &logit_scores, &reg_max,
+                          &coding, &iou, &max_det, &agnostic))
         return NULL;
-    if (!ltrb && (reg_max < 1 || reg_max > 64)) {
+    if (coding < BOX_DFL || coding > BOX_CXCYWH) {
+        PyErr_SetString(PyExc_ValueError, "coding: 0 DFL, 1 ltrb, 2 cx cy w h");
+        return NULL;
+    }
+    if (coding == BOX_DFL && (reg_max < 1 || reg_max > 64)) {
         PyErr_SetString(PyExc_ValueError, "reg_max must be 1..64");
         return NULL;
     }
@@ -713,7 +731,7 @@ static PyObject *dfl_decode(PyObject *self, PyObject *args)
             goto done;
         }
         Py_ssize_t n_box = lv.box.size / lv.n_cells;
-        if (n_box != (ltrb ? 4 : 4 * (Py_ssize_t)reg_max) || n_cls < 1) {
+        if (n_box != (coding != BOX_DFL ? 4 : 4 * (Py_ssize_t)reg_max) || n_cls < 1) {
             PyErr_SetString(PyExc_ValueError, "box channels do not fit reg_max, or no classes");
             level_release(&lv);
             goto done;
@@ -725,7 +743,7 @@ static PyObject *dfl_decode(PyObject *self, PyObject *args)
             goto done;
         }
         for (Py_ssize_t c = 0; c < cells.count; c++)
-            if (decode_cell(&lv, cells.cells[c], n_cls, logit_scores, thr, reg_max, ltrb,
+            if (decode_cell(&lv, cells.cells[c], n_cls, logit_scores, thr, reg_max, coding,
                             scratch, &found) < 0) {
                 free(scratch);
                 level_release(&lv);
@@ -752,8 +770,193 @@ done:
     return result;
 }
 
+/*
+ * Anchor-based YOLOv5 heads (anchor_based.decode_anchor's rules): per stride (1, A*(5+nc), H, W)
+ * or (1, H, W, A*(5+nc)); slot = cell * A + anchor. Objectness (channel 4 of each anchor) is
+ * the pre-filter; then per candidate slot: x, y, w, h, objectness and the best class score
+ * (activated if logits), score = objectness * class, and the box
+ * xy = (2 p - 0.5 + cell) * stride, wh = (2 p)^2 * anchor.
+ */
+#define OBJ_SCAN(T)                                                                        \
+    do {                                                                                   \
+        const T *d = (const T *)lv->pred.view.buf;                                         \
+        if (lv->channels_last) {                                                           \
+            for (Py_ssize_t s = 0; s < n_slots; s++)                                       \
+                if (d[s * per + 4] >= t && cells_push(out, s) < 0)                         \
+                    return -1;                                                             \
+        } else {                                                                           \
+            for (Py_ssize_t j = 0; j < lv->n_cells; j++)                                   \
+                for (Py_ssize_t a = 0; a < n_anchor; a++)                                  \
+                    if (d[(a * per + 4) * lv->n_cells + j] >= t &&                         \
+                        cells_push(out, j * n_anchor + a) < 0)                             \
+                        return -1;                                                         \
+        }                                                                                  \
+    } while (0)
+
+typedef struct {
+    array_t pred, anchors;
+    double thr, scale, zero, stride;
+    int quant, channels_last;
+    Py_ssize_t n_cells, grid_w, first, n_cls;
+} head_t;
+
+static int obj_scan(const head_t *lv, Py_ssize_t n_anchor, Py_ssize_t per, cells_t *out)
+{
+    Py_ssize_t n_slots = lv->n_cells * n_anchor;
+    double thr = lv->thr;
+    switch (lv->pred.kind) {
+    case K_I8: { INT_THRESHOLD(int8_t, INT8_MIN, INT8_MAX) int8_t t = t0; OBJ_SCAN(int8_t);
+        break; }
+    case K_U8: { INT_THRESHOLD(uint8_t, 0, UINT8_MAX) uint8_t t = t0; OBJ_SCAN(uint8_t);
+        break; }
+    case K_I16: { INT_THRESHOLD(int16_t, INT16_MIN, INT16_MAX) int16_t t = t0;
+        OBJ_SCAN(int16_t); break; }
+    case K_I32: { INT_THRESHOLD(int32_t, INT32_MIN, INT32_MAX) int32_t t = t0;
+        OBJ_SCAN(int32_t); break; }
+    case K_F32: { float t = (float)thr; OBJ_SCAN(float); break; }
+    default: { double t = thr; OBJ_SCAN(double); break; }
+    }
+    return 0;
+}
+
+static inline float activate(float x) { return 1.0f / (1.0f + expf(x * -1.0f)); }
+
+PyDoc_STRVAR(anchor_decode_doc,
+"anchor_decode(levels, threshold, logit_scores[, iou, max_det, agnostic])\n"
+"-> (xyxy, score, class_id, slot) bytearrays, as dfl_decode.\n\n"
+"levels: per stride (pred, obj_thr, scale, zero, quant, channels_last, n_cells, grid_w,\n"
+"first_slot, stride, anchors (float32, w h per anchor), n_classes).");
+
+static PyObject *anchor_decode(PyObject *self, PyObject *args)
+{
+    PyObject *levels, *result = NULL;
+    double threshold, iou = -1.0;
+    int logit_scores, agnostic = 0;
+    Py_ssize_t max_det = 0;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Odp|dnp", &levels, &threshold, &logit_scores, &iou, &max_det,
+                          &agnostic))
+        return NULL;
+    PyObject *seq = PySequence_Fast(levels, "levels must be a sequence");
+    if (!seq)
+        return NULL;
+    found_t found = {0};
+    cells_t slots = {0};
+    float thr = (float)threshold;
+    float *vals = NULL;
+    for (Py_ssize_t l = 0; l < PySequence_Fast_GET_SIZE(seq); l++) {
+        head_t lv;
+        PyObject *pred, *anchors;
+        memset(&lv, 0, sizeof(lv));
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, l), "OdddppnnndOn", &pred, &lv.thr,
+                              &lv.scale, &lv.zero, &lv.quant, &lv.channels_last, &lv.n_cells,
+                              &lv.grid_w, &lv.first, &lv.stride, &anchors, &lv.n_cls))
+            goto done;
+        if (array_get(pred, &lv.pred, "pred") < 0 ||
+            array_get(anchors, &lv.anchors, "anchors") < 0) {
+            array_release(&lv.pred);
+            array_release(&lv.anchors);
+            goto done;
+        }
+        Py_ssize_t n_anchor = lv.anchors.size / 2, per = 5 + lv.n_cls;
+        if (lv.anchors.kind != K_F32 || n_anchor < 1 || lv.n_cls < 1 || lv.n_cells <= 0 ||
+            lv.grid_w <= 0 || lv.pred.size != lv.n_cells * n_anchor * per) {
+            PyErr_SetString(PyExc_ValueError, "pred does not fit cells x anchors x (5 + nc)");
+            array_release(&lv.pred);
+            array_release(&lv.anchors);
+            goto done;
+        }
+        const float *anchor_wh = (const float *)lv.anchors.view.buf;
+        float *grown = (float *)realloc(vals, (size_t)per * sizeof(float));
+        if (!grown) {
+            PyErr_NoMemory();
+            array_release(&lv.pred);
+            array_release(&lv.anchors);
+            goto done;
+        }
+        vals = grown;
+        slots.count = 0;
+        int status = obj_scan(&lv, n_anchor, per, &slots);
+        float zero = (float)lv.zero, scale = (float)lv.scale, stride = (float)lv.stride;
+        for (Py_ssize_t c = 0; c < slots.count && status == 0; c++) {
+            Py_ssize_t slot = slots.cells[c], j = slot / n_anchor, a = slot % n_anchor;
+            if (lv.channels_last)
+                gather_f(&lv.pred, slot * per, 1, per, vals);
+            else
+                gather_f(&lv.pred, a * per * lv.n_cells + j, lv.n_cells, per, vals);
+            if (lv.quant)
+                for (Py_ssize_t k = 0; k < per; k++)
+                    vals[k] = (vals[k] - zero) * scale;
+            float best = vals[5];
+            int32_t best_k = 0, nan = 0;
+            for (Py_ssize_t k = 0; k < lv.n_cls; k++) {
+                float v = vals[5 + k];
+                if (v != v) {
+                    nan = 1;        /* numpy's argmax picks it: the score is NaN, dropped */
+                    break;
+                }
+                if (v > best) {
+                    best = v;
+                    best_k = (int32_t)k;
+                }
+            }
+            if (nan)
+                continue;
+            float p[6] = {vals[0], vals[1], vals[2], vals[3], vals[4], best};
+            if (logit_scores)
+                for (int k = 0; k < 6; k++)
+                    p[k] = activate(p[k]);
+            float score = p[4] * p[5];
+            if (!(score >= thr))
+                continue;
+            if (found_reserve(&found, 1) < 0) {
+                status = -1;
+                break;
+            }
+            float col = (float)(j % lv.grid_w), row = (float)(j / lv.grid_w);
+            float x = (p[0] * 2.0f - 0.5f + col) * stride, y = (p[1] * 2.0f - 0.5f + row) * stride;
+            float w = p[2] * 2.0f, h = p[3] * 2.0f;
+            w = w * w * anchor_wh[2 * a];
+            h = h * h * anchor_wh[2 * a + 1];
+            float half_w = w * 0.5f, half_h = h * 0.5f;
+            float *box = found.xyxy + 4 * found.count;
+            box[0] = x - half_w;
+            box[1] = y - half_h;
+            box[2] = x + half_w;
+            box[3] = y + half_h;
+            found.score[found.count] = score;
+            found.class_id[found.count] = best_k;
+            found.anchor[found.count] = lv.first + slot;
+            found.count++;
+        }
+        array_release(&lv.pred);
+        array_release(&lv.anchors);
+        if (status < 0)
+            goto done;
+    }
+    if (iou >= 0.0 && found_nms(&found, iou, max_det, agnostic) < 0)
+        goto done;
+    result = Py_BuildValue("(NNNN)",
+                           to_bytearray(found.xyxy, found.count * 4 * (Py_ssize_t)sizeof(float)),
+                           to_bytearray(found.score, found.count * (Py_ssize_t)sizeof(float)),
+                           to_bytearray(found.class_id, found.count * (Py_ssize_t)sizeof(int32_t)),
+                           to_bytearray(found.anchor,
+                                        found.count * (Py_ssize_t)sizeof(Py_ssize_t)));
+done:
+    Py_DECREF(seq);
+    free(vals);
+    free(slots.cells);
+    free(found.xyxy);
+    free(found.score);
+    free(found.class_id);
+    free(found.anchor);
+    return result;
+}
+
+
 static PyMethodDef methods[] = {
     {"dfl_decode", dfl_decode, METH_VARARGS, dfl_decode_doc},
+    {"anchor_decode", anchor_decode, METH_VARARGS, anchor_decode_doc},
     {"greedy_nms", greedy_nms, METH_VARARGS, greedy_nms_doc},
     {NULL, NULL, 0, NULL},
 };
@@ -764,7 +967,16 @@ static struct PyModuleDef module = {
     NULL, NULL, NULL, NULL,
 };
 
+/* Bumped whenever a function or its arguments change: native.py refuses another (a stale
+ * in-place build from an older checkout) and the decoders use numpy instead. */
+#define KERNELS_VERSION 2
+
 PyMODINIT_FUNC PyInit__native(void)
 {
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m && PyModule_AddIntConstant(m, "VERSION", KERNELS_VERSION) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

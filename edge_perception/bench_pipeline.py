@@ -638,7 +638,11 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ['serve']:
         return serve(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    unknown = [m for m in args.modes.split(',') if m not in MODES]
+    if unknown:
+        parser.error(f'--modes: unknown {", ".join(unknown)}; known: {", ".join(MODES)}')
     if args.model is None:
         from .share import demo_card
         args.model = demo_card()

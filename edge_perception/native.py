@@ -14,8 +14,9 @@
 """
 The compiled decoder kernels (``_native``, built from ``_native.c`` at install), or None.
 
-The per-stride DFL decoder and NMS call ``KERNELS`` when it is there and run their numpy
-rules otherwise: a package installed without a C compiler works, only slower.
+The per-stride DFL, ultralytics dense and YOLOv5 anchor decoders and NMS call ``KERNELS``
+when it is there and run their numpy rules otherwise: a package installed without a C
+compiler works, only slower.
 ``EDGE_PERCEPTION_NATIVE=0`` turns the kernels off (to compare the two, or to rule them out).
 """
 
@@ -24,28 +25,35 @@ from types import ModuleType
 from typing import Optional
 
 
-def load() -> Optional[ModuleType]:
-    """Import the compiled module unless the environment turns it off; None if absent."""
+# the _native.c this package's Python expects (KERNELS_VERSION there)
+VERSION = 2
+
+
+def _import():
+    """Return (the module or None, why not)."""
     if os.environ.get('EDGE_PERCEPTION_NATIVE', '1').strip().lower() in ('0', 'false', 'no'):
-        return None
+        return None, 'turned off by EDGE_PERCEPTION_NATIVE'
     try:
         from . import _native
-    except ImportError:
-        return None
-    return _native
+    except ImportError as exc:
+        return None, f'edge_perception._native not built ({exc})'
+    found = getattr(_native, 'VERSION', None)
+    if found != VERSION:
+        return None, (f'edge_perception._native is a stale build (version {found}, this '
+                      f'package needs {VERSION}: {_native.__file__})')
+    return _native, ''
+
+
+def load() -> Optional[ModuleType]:
+    """Import the compiled module unless the environment turns it off; None if absent."""
+    return _import()[0]
 
 
 def problem() -> str:
     """Why the kernels are not in use ('' when they are), for ``doctor``."""
     if KERNELS is not None:
         return ''
-    if os.environ.get('EDGE_PERCEPTION_NATIVE', '1').strip().lower() in ('0', 'false', 'no'):
-        return 'turned off by EDGE_PERCEPTION_NATIVE'
-    try:
-        from . import _native  # noqa: F401
-    except ImportError as exc:
-        return f'edge_perception._native not built ({exc})'
-    return ''
+    return _import()[1]
 
 
 KERNELS: Optional[ModuleType] = load()

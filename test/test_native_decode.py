@@ -14,21 +14,21 @@
 """
 The compiled decoder kernels (edge_perception/_native.c) against the numpy rules they replace.
 
-Every candidate of the per-stride DFL decoder (anchor, class, score, box) and every NMS
-decision, over dtypes (int8/uint8/int16/int32 per-channel/float32/float64), both memory
-orders, score_sum that filters and that does not, NaN, thresholds on a value exactly, floods
-of candidates. The vendor goldens and ultralytics hold both paths too (``decode_path`` in
-conftest.py runs those modules twice); this file pins the candidates before NMS, which a
-golden's final detections can hide (a kernel that lost a third of the duplicates still passed
-them).
+Every candidate of the per-stride DFL, ultralytics dense and YOLOv5 anchor decoders (anchor,
+class, score, box) and every NMS decision, over dtypes (int8/uint8/int16/int32
+per-channel/float32/float64), both memory orders, score_sum that filters and that does not,
+NaN, thresholds on a value exactly, floods of candidates. The vendor goldens and ultralytics
+hold both paths too (``decode_path`` in conftest.py runs those modules twice); this file pins
+the candidates before NMS, which a golden's final detections can hide (a kernel that lost a
+third of the duplicates still passed them).
 """
 
 from edge_perception import native
-from edge_perception.decoders import anchor_free, DecodeOptions, Decoder
+from edge_perception.decoders import DecodeOptions, Decoder, FAMILIES
 from edge_perception.decoders.nms import greedy_nms, nms
 from edge_perception.layouts import match_layout
 from edge_perception.synthetic import make_outputs, random_objects
-from edge_perception.tensors import QuantizedTensor, shape_of
+from edge_perception.tensors import quantize, QuantizedTensor, shape_of
 import numpy as np
 import pytest
 
@@ -41,7 +41,8 @@ def test_the_kernels_are_built():
     assert KERNELS is not None, f'{NATIVE_FIX} ({native.problem()})'
 
 
-TASKS = {'rknn_seg': 'segment', 'rdk_seg': 'segment', 'rdk_pose': 'pose'}
+TASKS = {'rknn_seg': 'segment', 'rdk_seg': 'segment', 'rdk_pose': 'pose',
+         'ultralytics_seg': 'segment', 'ultralytics_pose': 'pose'}
 
 
 def _binding(outs, layout):
@@ -64,10 +65,15 @@ def _both(outs, binding, threshold, monkeypatch):
             calls.append(1)
             return KERNELS.dfl_decode(*args)
 
+        def anchor_decode(self, *args):
+            calls.append(1)
+            return KERNELS.anchor_decode(*args)
+
+    family = FAMILIES[binding.layout.family]
     monkeypatch.setattr(native, 'KERNELS', Spy())
-    fast = anchor_free.decode_dfl(outs, binding, threshold)
+    fast = family(outs, binding, threshold)
     monkeypatch.setattr(native, 'KERNELS', None)
-    slow = anchor_free.decode_dfl(outs, binding, threshold)
+    slow = family(outs, binding, threshold)
     monkeypatch.setattr(native, 'KERNELS', KERNELS)
     return fast, slow, bool(calls)
 
@@ -118,6 +124,43 @@ def test_candidates_equal_the_numpy_decoder(layout, kind, score_sum, monkeypatch
         fast, slow, ran = _both(outs, binding, threshold, monkeypatch)
         assert ran, 'the compiled kernel did not take these tensors'
         assert_same_candidates(fast, slow, 20 if threshold < 0.5 else 1)
+
+
+ANCHOR_LAYOUTS = ['rknn_yolov5', 'rdk_yolov5', 'rknn_yolov7']
+
+
+@pytest.mark.parametrize('layout', ANCHOR_LAYOUTS)
+@pytest.mark.parametrize('kind', ['float32', 'float64', 'int8', 'uint8', 'int16'])
+def test_anchor_candidates_equal_the_numpy_decoder(layout, kind, monkeypatch):
+    """YOLOv5-style heads (objectness pre-filter, anchor boxes), both memory orders."""
+    rng = np.random.default_rng(14)
+    quantized = kind in ('int8', 'uint8', 'int16')
+    outs = make_outputs(layout, random_objects(20, 80, seed=15), 80, quantized=quantized,
+                        background=(0.0, 0.3), seed=16)
+    outs = [_as_dtype(o, kind, rng) for o in outs]
+    binding = _binding(outs, layout)
+    for threshold in (0.25, 0.6):
+        fast, slow, ran = _both(outs, binding, threshold, monkeypatch)
+        assert ran, 'the compiled kernel did not take these tensors'
+        assert_same_candidates(fast, slow, 20 if threshold < 0.5 else 1)
+
+
+@pytest.mark.parametrize('layout', ['rknn_yolov5', 'rdk_yolov5'])
+def test_anchor_heads_with_nan_classes_and_boxes(layout, monkeypatch):
+    """A NaN class score drops its slot; a NaN box channel keeps it with a NaN box (numpy)."""
+    outs = make_outputs(layout, random_objects(20, 80, seed=17), 80, background=(0.0, 0.3))
+    binding = _binding(outs, layout)
+    rng = np.random.default_rng(18)
+    for tensor in outs:
+        flat = tensor.reshape(-1)
+        flat[rng.choice(flat.size, 3000, replace=False)] = np.nan
+    fast, slow, ran = _both(outs, binding, 0.25, monkeypatch)
+    assert ran
+    np.testing.assert_array_equal(fast[3], slow[3])
+    np.testing.assert_array_equal(np.isnan(fast[0]), np.isnan(slow[0]))
+    finite = ~np.isnan(slow[0])
+    np.testing.assert_allclose(fast[0][finite], slow[0][finite], atol=2e-3)
+    assert len(slow[3]) >= 10
 
 
 def test_int32_box_heads_with_per_channel_scales(monkeypatch):
@@ -204,7 +247,35 @@ def test_tensors_the_kernel_does_not_take_go_to_numpy(monkeypatch):
         assert_same_candidates(fast, slow, 10)
 
 
-@pytest.mark.parametrize('layout', ['rknn_seg', 'rdk_seg', 'rdk_pose', 'rdk'])
+@pytest.mark.parametrize('layout', ['ultralytics', 'ultralytics_seg', 'ultralytics_pose'])
+@pytest.mark.parametrize('kind', ['float32', 'float64', 'uint8'])
+def test_dense_candidates_equal_the_numpy_decoder(layout, kind, monkeypatch):
+    """The ultralytics (1, 4+nc[+extra], A) head: class rows scanned, cx cy w h boxes."""
+    outs = make_outputs(layout, _objects(layout, 20, 12), 80, background=(0.0, 0.3), seed=4)
+    if kind == 'float64':
+        outs[0] = outs[0].astype(np.float64)
+    elif kind == 'uint8':       # pixels and scores on one grid: 1/255 steps up to 1
+        outs[0] = quantize(np.minimum(outs[0], 1.0), 1 / 255, 0, np.uint8)
+    binding = _binding(outs, layout)
+    for threshold in (0.25, 0.6):
+        fast, slow, ran = _both(outs, binding, threshold, monkeypatch)
+        assert ran
+        assert_same_candidates(fast, slow, 15 if threshold < 0.5 else 1)
+
+
+def test_a_transposed_dense_head_goes_to_numpy(monkeypatch):
+    outs = make_outputs('ultralytics', random_objects(10, 80, seed=13), 80)
+    transposed = [np.ascontiguousarray(outs[0].transpose(0, 2, 1))]
+    binding = _binding(transposed, 'ultralytics')
+    assert binding.dense_transposed
+    fast, slow, ran = _both(transposed, binding, 0.25, monkeypatch)
+    assert not ran
+    assert_same_candidates(fast, slow, 10)
+
+
+@pytest.mark.parametrize('layout', ['rknn_seg', 'rdk_seg', 'rdk_pose', 'rdk', 'ultralytics',
+                                    'ultralytics_seg', 'ultralytics_pose', 'rknn_yolov5',
+                                    'rdk_yolov5'])
 def test_the_decoder_gives_the_same_detections_masks_and_keypoints(layout, monkeypatch):
     # the default quiet background: over a lively one, scores a float32 ulp apart (exp)
     # may swap two of hundreds of background detections in the output order
@@ -277,3 +348,16 @@ def test_nms_input_errors_are_reported():
     with pytest.raises(TypeError, match='format'):
         KERNELS.greedy_nms(np.zeros((2, 4), np.complex64), np.zeros(2, np.float32), None,
                            0.5, 10)
+
+
+def test_a_stale_build_is_refused_and_named(monkeypatch):
+    """An in-place build from an older checkout: numpy decodes, doctor names the file."""
+    import types
+    import edge_perception
+    stale = types.ModuleType('edge_perception._native')
+    stale.VERSION, stale.__file__ = native.VERSION - 1, '/old/_native.so'
+    monkeypatch.delattr(edge_perception, '_native', raising=False)
+    monkeypatch.setitem(__import__('sys').modules, 'edge_perception._native', stale)
+    monkeypatch.setattr(native, 'KERNELS', None)
+    assert native.load() is None
+    assert 'stale build' in native.problem() and '/old/_native.so' in native.problem()

@@ -19,13 +19,15 @@ RKNN exports apply the sigmoid inside the model; RDK exports emit logits. score 
 """
 
 import functools
+import math
 from typing import Tuple
 
 import numpy as np
 
-from .anchor_free import _empty, Candidates, per_binding
+from .anchor_free import _candidates, _empty, _NATIVE_DTYPES, Candidates, per_binding
 from .planes import (as_float32, grid_rows, logit, Plane, quantised_threshold,
                      sigmoid)
+from .. import native
 from ..layouts import Binding
 from ..tensors import QuantizedTensor
 
@@ -55,14 +57,73 @@ def _slot_geometry_of(binding: Binding) -> np.ndarray:
                           tuple(tuple(map(tuple, a)) for a in binding.anchors))
 
 
+@functools.lru_cache(maxsize=16)
+def _anchor_table(anchors: Tuple) -> np.ndarray:
+    """One stride's anchors as the compiled kernel takes them: float32 w, h per anchor."""
+    table = np.ascontiguousarray(anchors, np.float32).reshape(-1)
+    table.setflags(write=False)
+    return table
+
+
+def _decode_anchor_native(kernels, outputs, binding: Binding, threshold: float, suppress=()):
+    """Run decode_anchor through the compiled kernel; None where a tensor is not for it."""
+    layout = binding.layout
+    if layout.scores not in ('sigmoid', 'logit'):
+        return None
+    raw_thr = threshold if layout.scores == 'sigmoid' else logit(threshold)
+    levels = []
+    first = 0
+    for level, anchors in zip(binding.levels, binding.anchors):
+        tensor = outputs[level.outputs['pred']]
+        if type(tensor) is QuantizedTensor:
+            if tensor.axis is not None or not tensor.scale > 0:
+                return None
+            data = tensor.data
+            raw = quantised_threshold(raw_thr, tensor, data.dtype)
+            quant = (math.inf if raw is None else float(raw), float(tensor.scale),
+                     float(tensor.zero_point), True)
+        else:
+            data = tensor if type(tensor) is np.ndarray else np.asarray(tensor)
+            quant = (float(raw_thr), 1.0, 0.0, False)
+        if data.dtype not in _NATIVE_DTYPES or not data.flags.c_contiguous:
+            return None
+        n_cells = level.grid_h * level.grid_w
+        levels.append((data,) + quant + (layout.channels_last, n_cells, level.grid_w, first,
+                                         float(level.stride), _anchor_table(tuple(map(
+                                             tuple, anchors))), binding.num_classes))
+        first += n_cells * len(anchors)
+    return _candidates(kernels.anchor_decode(levels, float(threshold),
+                                             layout.scores == 'logit', *suppress))
+
+
+def decode_anchor_nms(outputs, binding: Binding, threshold: float, iou_threshold: float,
+                      max_detections: int, agnostic: bool):
+    """
+    Run decode_anchor then nms() as one compiled call: what NMS keeps, in its order.
+
+    None where the kernels are not built or do not take the tensors.
+    """
+    kernels = native.KERNELS
+    if kernels is None:
+        return None
+    return _decode_anchor_native(kernels, outputs, binding, threshold,
+                                 (float(iou_threshold), int(max_detections), bool(agnostic)))
+
+
 def decode_anchor(outputs, binding: Binding, threshold: float) -> Candidates:
     """
     Decode every stride; objectness is the cheap pre-filter (score = obj * cls <= obj).
 
     Per stride one comparison over the anchors' objectness channels finds the (cell, anchor)
     slots that can hold an object, and their rows are gathered; activation, best class and
-    boxes then run once over the candidates of all strides.
+    boxes then run once over the candidates of all strides. Where the compiled kernel is
+    built (``native``) and takes the tensors, the same rules run in one call.
     """
+    kernels = native.KERNELS
+    if kernels is not None:
+        found = _decode_anchor_native(kernels, outputs, binding, threshold)
+        if found is not None:
+            return found
     layout = binding.layout
     raw_thr = threshold if layout.scores == 'sigmoid' else logit(threshold)
     per_anchor = 5 + binding.num_classes

@@ -133,6 +133,11 @@ def _box_geometry_of(binding: Binding) -> np.ndarray:
 
 def decode_dense(outputs, binding: Binding, threshold: float) -> Candidates:
     """Decode the ultralytics (1, 4+nc[+extra], A) output: rows 0-3 are cx, cy, w, h in px."""
+    kernels = native.KERNELS
+    if kernels is not None:
+        found = _decode_dense_native(kernels, outputs, binding, threshold)
+        if found is not None:
+            return found
     transposed = binding.dense_transposed
     dense = outputs[binding.global_outputs.get('dense', 0)]
     cls = Plane(dense, transposed, slice(4, 4 + binding.num_classes))
@@ -226,11 +231,53 @@ def _decode_dfl_native(kernels, outputs, binding: Binding, threshold: float, raw
         levels.append((cls[0], cls[1], cls[2], cls[3], cls[4], box[0], box[2], box[3], box[4],
                        ss, ss_thr, last, n_cells, level.grid_w, first, float(level.stride)))
         first += n_cells
-    xyxy, score, class_id, anchor = kernels.dfl_decode(
-        levels, float(threshold), layout.scores == 'logit', int(binding.reg_max), ltrb,
-        *suppress)
+    return _candidates(kernels.dfl_decode(
+        levels, float(threshold), layout.scores == 'logit', int(binding.reg_max),
+        _LTRB if ltrb else _DFL, *suppress))
+
+
+# box codings of native.dfl_decode
+_DFL, _LTRB, _CXCYWH = 0, 1, 2
+
+
+def _candidates(found) -> Candidates:
+    """Return the kernel's bytearrays as the decoders' arrays (writable views, no copy)."""
+    xyxy, score, class_id, anchor = found
     return (np.frombuffer(xyxy, np.float32).reshape(-1, 4), np.frombuffer(score, np.float32),
             np.frombuffer(class_id, np.int32), np.frombuffer(anchor, np.intp))
+
+
+def _decode_dense_native(kernels, outputs, binding: Binding, threshold: float, suppress=()):
+    """
+    Run decode_dense through the compiled kernel; None where the tensor is not for it.
+
+    The (1, 4+nc[+extra], A) head as one 'stride' of A cells, channel-major: its class rows
+    and box rows are contiguous views. The transposed (1, A, C) head goes to numpy.
+    """
+    if binding.dense_transposed or binding.layout.scores not in ('sigmoid', 'logit'):
+        return None
+    dense = outputs[binding.global_outputs.get('dense', 0)]
+    nc = binding.num_classes
+    if type(dense) is QuantizedTensor:
+        if dense.axis is not None or not dense.scale > 0:
+            return None
+        rows = dense.data[0]
+        quant = (float(dense.scale), float(dense.zero_point), True)
+        raw = quantised_threshold(float(threshold), dense, rows.dtype)
+        cls_thr = math.inf if raw is None else float(raw)
+    else:
+        rows = dense[0] if type(dense) is np.ndarray else np.asarray(dense)[0]
+        quant = (1.0, 0.0, False)
+        cls_thr = float(threshold)
+    if rows.dtype not in _NATIVE_DTYPES or not rows.flags.c_contiguous or rows.ndim != 2:
+        return None
+    n_cells = rows.shape[1]
+    scale, zero, quantised = quant
+    level = (rows[4:4 + nc], cls_thr, scale, zero, quantised, rows[:4], scale, zero, quantised,
+             None, 0.0, False, n_cells, n_cells, 0, 1.0)
+    return _candidates(kernels.dfl_decode(
+        (level,), float(threshold), binding.layout.scores == 'logit', 16, _CXCYWH,
+        *suppress))
 
 
 def decode_dfl(outputs, binding: Binding, threshold: float) -> Candidates:
@@ -320,3 +367,17 @@ def decode_dfl_nms(outputs, binding: Binding, threshold: float, iou_threshold: f
     raw_thr = threshold if binding.layout.scores == 'sigmoid' else logit(threshold)
     return _decode_dfl_native(kernels, outputs, binding, threshold, raw_thr,
                               (float(iou_threshold), int(max_detections), bool(agnostic)))
+
+
+def decode_dense_nms(outputs, binding: Binding, threshold: float, iou_threshold: float,
+                     max_detections: int, agnostic: bool):
+    """
+    Run decode_dense then nms() as one compiled call: what NMS keeps, in its order.
+
+    None where the kernels are not built or do not take the tensor.
+    """
+    kernels = native.KERNELS
+    if kernels is None:
+        return None
+    return _decode_dense_native(kernels, outputs, binding, threshold,
+                                (float(iou_threshold), int(max_detections), bool(agnostic)))
