@@ -301,6 +301,30 @@ static int found_reserve(found_t *f, Py_ssize_t extra)
     return 0;
 }
 
+static void found_free(found_t *f)
+{
+    free(f->xyxy);
+    free(f->score);
+    free(f->class_id);
+    free(f->anchor);
+    memset(f, 0, sizeof(*f));
+}
+
+static PyObject *to_bytearray(const void *data, Py_ssize_t bytes)
+{
+    return PyByteArray_FromStringAndSize(bytes ? (const char *)data : "", bytes);
+}
+
+/* The decoders' result: (xyxy, score, class_id, anchor) bytearrays. */
+static PyObject *found_result(const found_t *f)
+{
+    return Py_BuildValue("(NNNN)",
+                         to_bytearray(f->xyxy, f->count * 4 * (Py_ssize_t)sizeof(float)),
+                         to_bytearray(f->score, f->count * (Py_ssize_t)sizeof(float)),
+                         to_bytearray(f->class_id, f->count * (Py_ssize_t)sizeof(int32_t)),
+                         to_bytearray(f->anchor, f->count * (Py_ssize_t)sizeof(Py_ssize_t)));
+}
+
 typedef struct {
     /* per level, from the Python tuple */
     array_t cls, box, ss, box_scale, box_zero;
@@ -340,6 +364,9 @@ static void gather_f(const array_t *a, Py_ssize_t start, Py_ssize_t step, Py_ssi
     }
 }
 
+/* The logistic function as the numpy decoders compute it: 1 / (1 + exp(x * -1)), float32. */
+static inline float activate(float x) { return 1.0f / (1.0f + expf(x * -1.0f)); }
+
 /* Box codings: DFL bins per side (grid units), four distances (ltrb, grid units), or the
  * ultralytics dense head's cx, cy, w, h in input pixels. */
 enum box_coding { BOX_DFL = 0, BOX_LTRB = 1, BOX_CXCYWH = 2 };
@@ -372,7 +399,7 @@ static int decode_cell(const level_t *lv, Py_ssize_t cell, Py_ssize_t n_cls, int
         }
     }
     if (logit_scores)
-        best = 1.0f / (1.0f + expf(best * -1.0f));
+        best = activate(best);
     if (!(best >= threshold))
         return 0;
     gather_f(&lv->box, last ? cell * n_box : cell, last ? 1 : lv->n_cells, n_box, bins);
@@ -470,11 +497,6 @@ static int level_parse(PyObject *item, level_t *lv)
         return -1;
     }
     return 0;
-}
-
-static PyObject *to_bytearray(const void *data, Py_ssize_t bytes)
-{
-    return PyByteArray_FromStringAndSize(bytes ? (const char *)data : "", bytes);
 }
 
 /* Sort order of greedy NMS: score descending, then index (Python's stable sorted). */
@@ -624,10 +646,7 @@ static int found_select(found_t *f, const Py_ssize_t *keep, Py_ssize_t n_keep)
         out.anchor[k] = f->anchor[i];
     }
     out.count = n_keep;
-    free(f->xyxy);
-    free(f->score);
-    free(f->class_id);
-    free(f->anchor);
+    found_free(f);
     *f = out;
     return 0;
 }
@@ -754,19 +773,11 @@ static PyObject *dfl_decode(PyObject *self, PyObject *args)
     }
     if (iou >= 0.0 && found_nms(&found, iou, max_det, agnostic) < 0)
         goto done;
-    result = Py_BuildValue("(NNNN)",
-                           to_bytearray(found.xyxy, found.count * 4 * (Py_ssize_t)sizeof(float)),
-                           to_bytearray(found.score, found.count * (Py_ssize_t)sizeof(float)),
-                           to_bytearray(found.class_id, found.count * (Py_ssize_t)sizeof(int32_t)),
-                           to_bytearray(found.anchor,
-                                        found.count * (Py_ssize_t)sizeof(Py_ssize_t)));
+    result = found_result(&found);
 done:
     Py_DECREF(seq);
     free(cells.cells);
-    free(found.xyxy);
-    free(found.score);
-    free(found.class_id);
-    free(found.anchor);
+    found_free(&found);
     return result;
 }
 
@@ -818,8 +829,6 @@ static int obj_scan(const head_t *lv, Py_ssize_t n_anchor, Py_ssize_t per, cells
     }
     return 0;
 }
-
-static inline float activate(float x) { return 1.0f / (1.0f + expf(x * -1.0f)); }
 
 PyDoc_STRVAR(anchor_decode_doc,
 "anchor_decode(levels, threshold, logit_scores[, iou, max_det, agnostic])\n"
@@ -936,20 +945,12 @@ static PyObject *anchor_decode(PyObject *self, PyObject *args)
     }
     if (iou >= 0.0 && found_nms(&found, iou, max_det, agnostic) < 0)
         goto done;
-    result = Py_BuildValue("(NNNN)",
-                           to_bytearray(found.xyxy, found.count * 4 * (Py_ssize_t)sizeof(float)),
-                           to_bytearray(found.score, found.count * (Py_ssize_t)sizeof(float)),
-                           to_bytearray(found.class_id, found.count * (Py_ssize_t)sizeof(int32_t)),
-                           to_bytearray(found.anchor,
-                                        found.count * (Py_ssize_t)sizeof(Py_ssize_t)));
+    result = found_result(&found);
 done:
     Py_DECREF(seq);
     free(vals);
     free(slots.cells);
-    free(found.xyxy);
-    free(found.score);
-    free(found.class_id);
-    free(found.anchor);
+    found_free(&found);
     return result;
 }
 

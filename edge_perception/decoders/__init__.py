@@ -25,8 +25,9 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .anchor_based import decode_anchor, decode_anchor_nms
-from .anchor_free import decode_dense, decode_dense_nms, decode_dfl, decode_dfl_nms
+from .anchor_based import _decode_anchor_native, decode_anchor
+from .anchor_free import (_decode_dense_native, _decode_dfl_native, decode_dense, decode_dfl,
+                          fused_nms)
 from .classify import ClassScores, decode_classes
 from .end_to_end import decode_dfl_topk, decode_end_to_end, select_top_k
 from .instances import gather_rows, instance_masks, keypoints
@@ -52,7 +53,8 @@ FAMILIES = {'dense': decode_dense, 'dfl': decode_dfl, 'anchor': decode_anchor,
             # the angle row after the classes is read later, from the kept anchors
             'obb_dense': decode_dense}
 # families whose decode and NMS can run as one compiled call (``native``)
-FUSED_NMS = {'dfl': decode_dfl_nms, 'dense': decode_dense_nms, 'anchor': decode_anchor_nms}
+FUSED_NMS = {'dfl': fused_nms(_decode_dfl_native), 'dense': fused_nms(_decode_dense_native),
+             'anchor': fused_nms(_decode_anchor_native)}
 
 
 @dataclass(frozen=True)

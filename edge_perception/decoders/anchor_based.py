@@ -96,20 +96,6 @@ def _decode_anchor_native(kernels, outputs, binding: Binding, threshold: float, 
                                              layout.scores == 'logit', *suppress))
 
 
-def decode_anchor_nms(outputs, binding: Binding, threshold: float, iou_threshold: float,
-                      max_detections: int, agnostic: bool):
-    """
-    Run decode_anchor then nms() as one compiled call: what NMS keeps, in its order.
-
-    None where the kernels are not built or do not take the tensors.
-    """
-    kernels = native.KERNELS
-    if kernels is None:
-        return None
-    return _decode_anchor_native(kernels, outputs, binding, threshold,
-                                 (float(iou_threshold), int(max_detections), bool(agnostic)))
-
-
 def decode_anchor(outputs, binding: Binding, threshold: float) -> Candidates:
     """
     Decode every stride; objectness is the cheap pre-filter (score = obj * cls <= obj).

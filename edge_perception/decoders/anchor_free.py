@@ -197,14 +197,14 @@ def _native_tensor(tensor, thr, channels_last: bool, per_channel_ok: bool):
     return quant
 
 
-def _decode_dfl_native(kernels, outputs, binding: Binding, threshold: float, raw_thr: float,
-                       suppress=()):
+def _decode_dfl_native(kernels, outputs, binding: Binding, threshold: float, suppress=()):
     """
     Run decode_dfl through the compiled kernel; None where a tensor is not for it.
 
     ``suppress``: (iou threshold, max detections, agnostic) to return only what NMS keeps.
     """
     layout = binding.layout
+    raw_thr = threshold if layout.scores == 'sigmoid' else logit(threshold)
     last = layout.channels_last
     ltrb = getattr(layout, 'box', '') == 'ltrb'
     if layout.scores not in ('sigmoid', 'logit') or not (ltrb or 1 <= binding.reg_max <= 64):
@@ -292,12 +292,12 @@ def decode_dfl(outputs, binding: Binding, threshold: float) -> Candidates:
     is built (``native``) and takes the tensors, the same rules run in one call.
     """
     layout = binding.layout
-    raw_thr = threshold if layout.scores == 'sigmoid' else logit(threshold)
     kernels = native.KERNELS
     if kernels is not None:
-        found = _decode_dfl_native(kernels, outputs, binding, threshold, raw_thr)
+        found = _decode_dfl_native(kernels, outputs, binding, threshold)
         if found is not None:
             return found
+    raw_thr = threshold if layout.scores == 'sigmoid' else logit(threshold)
     last = layout.channels_last
     anchors, values, bins = [], [], []
     first = 0
@@ -353,31 +353,19 @@ def decode_dfl(outputs, binding: Binding, threshold: float) -> Candidates:
     return xyxy, score.astype(np.float32, copy=False), class_id, anchors
 
 
-def decode_dfl_nms(outputs, binding: Binding, threshold: float, iou_threshold: float,
+def fused_nms(native_decode):
+    """
+    Make one family's decode then nms() a single compiled call through ``native_decode``.
+
+    The result, ``decode_nms(outputs, binding, threshold, iou, max_detections, agnostic)``,
+    returns what NMS keeps, in its order, or None where the kernels are not built or do not
+    take the tensors (the caller then decodes, then calls nms()).
+    """
+    def decode_nms(outputs, binding: Binding, threshold: float, iou_threshold: float,
                    max_detections: int, agnostic: bool):
-    """
-    Run decode_dfl then nms() as one compiled call: what NMS keeps, in its order.
-
-    None where the kernels are not built or do not take these tensors (the caller then
-    decodes, then calls nms()).
-    """
-    kernels = native.KERNELS
-    if kernels is None:
-        return None
-    raw_thr = threshold if binding.layout.scores == 'sigmoid' else logit(threshold)
-    return _decode_dfl_native(kernels, outputs, binding, threshold, raw_thr,
-                              (float(iou_threshold), int(max_detections), bool(agnostic)))
-
-
-def decode_dense_nms(outputs, binding: Binding, threshold: float, iou_threshold: float,
-                     max_detections: int, agnostic: bool):
-    """
-    Run decode_dense then nms() as one compiled call: what NMS keeps, in its order.
-
-    None where the kernels are not built or do not take the tensor.
-    """
-    kernels = native.KERNELS
-    if kernels is None:
-        return None
-    return _decode_dense_native(kernels, outputs, binding, threshold,
-                                (float(iou_threshold), int(max_detections), bool(agnostic)))
+        kernels = native.KERNELS
+        if kernels is None:
+            return None
+        return native_decode(kernels, outputs, binding, threshold,
+                             (float(iou_threshold), int(max_detections), bool(agnostic)))
+    return decode_nms
