@@ -510,6 +510,46 @@ def test_nv12_frames_reach_an_nv12_model_unconverted(nodes, probe, namespace, tm
         _forget_fakes()
 
 
+@pytest.mark.contract
+def test_a_full_range_nv12_models_debug_image_is_decoded_in_full_range(
+        nodes, probe, namespace, tmp_path, monkeypatch):
+    """
+    The debug image of an NV12 frame shows it as the model decodes it (card yuv_range: full).
+
+    Oracle: JFIF's full-range BT.601 inverse (test_nv12_full_range.jpeg_full_range_to_bgr);
+    OpenCV's video-range decode of the same bytes is far from it.
+    """
+    from .test_nv12_full_range import jpeg_full_range_to_bgr
+    from .test_rdk_backend import fake_model, FAKES, _forget_fakes
+    from edge_perception.yuv_range import bgr_to_nv12_in
+    _forget_fakes()
+    monkeypatch.syspath_prepend(FAKES)
+    try:
+        card = fake_model(tmp_path)
+        text = open(card).read().replace('input: {pad_value: 127}',
+                                         'input: {pad_value: 127, yuv_range: full}')
+        open(card, 'w').write(text)
+        node = start_detector(nodes, namespace, card, image_qos='reliable',
+                              publish_debug_image=True)
+        assert node._model.input_spec.yuv_range == 'full'
+        debug = probe.collect(Image, 'detections/image')
+        pub = probe.publisher_for(Image, 'image', RELIABLE)
+        ramp = np.linspace(20, 170, 320, dtype=np.float32)     # no white or cyan: nothing drawn
+        bgr = np.stack([np.tile(ramp, (320, 1)), np.tile(ramp[:, None], (1, 320)),
+                        np.full((320, 320), 90, np.float32)], axis=2).astype(np.uint8)
+        nv12 = bgr_to_nv12_in(bgr, 'full')
+        msg = raw_image(nv12.reshape(480, 320), 'nv12', height=320, width=320)
+        got = send_and_receive(pub, debug, msg, stamped('cam', 6))
+        assert got is not None
+        shown = np.frombuffer(bytes(got.data), np.uint8).reshape(320, 320, 3)
+        full = jpeg_full_range_to_bgr(nv12, 320, 320)
+        video = cv2.cvtColor(nv12.reshape(480, 320), cv2.COLOR_YUV2BGR_NV12)
+        assert np.abs(shown.astype(int) - full).max() <= 1
+        assert np.abs(video.astype(int) - full).mean() > 5
+    finally:
+        _forget_fakes()
+
+
 def test_card_count_threshold_is_an_integer_parameter_the_command_line_sets(
         nodes, probe, namespace, tiny_model, tiny, tmp_path):
     """`thresholds: {max_detections: 100}`: an INTEGER parameter that `-p ...:=50` sets."""

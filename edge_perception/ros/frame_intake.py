@@ -35,6 +35,7 @@ from .image_conversions import HINTS
 from .parameters import check_array_type, check_choice, IMAGE_QOS, TRANSPORTS
 from .qos import image_qos, image_qos_overrides, SubscriptionEventCallbacks
 from .stages import FrameResult
+from ..yuv_frames import Nv12Frame
 
 __all__ = ['Camera', 'camera_prefix', 'cameras_for', 'FrameIntake']
 
@@ -187,5 +188,10 @@ class FrameIntake:
         convert = time.perf_counter() - t0
         if not frame.compressed and frame.msg.encoding in HINTS:
             self._hint(item[0], frame.msg.encoding)
+        if isinstance(image, Nv12Frame):
+            # the range the model decodes NV12 in (its card's yuv_range), stated on the frame:
+            # pre-processing and the debug image then decode it alike
+            image = image.in_range(getattr(getattr(model, 'input_spec', None), 'yuv_range',
+                                           'video'))
         output, times = model.predict(image)
         return FrameResult(image, output, times, convert, started)

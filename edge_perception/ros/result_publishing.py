@@ -46,8 +46,17 @@ def frame_size(image):
 
 
 def debug_bgr(frame, image):
-    """Return the BGR image to draw on: the model's own, or the YUV frame's (made once)."""
-    return frame.image() if isinstance(image, YuvFrame) else image
+    """
+    Return the BGR image to draw on: the model's own, or the YUV frame's (made once).
+
+    A full-range NV12 frame (the model's card says so) is decoded in full range, as the model
+    saw it; the message's shared BGR conversion is video range (OpenCV's, and ROS's nv12).
+    """
+    if not isinstance(image, YuvFrame):
+        return image
+    if getattr(image, 'yuv_range', None) == 'full':
+        return image.to_bgr()
+    return frame.image()
 
 
 class ResultPublishing:
