@@ -19,12 +19,11 @@ RKNN exports apply the sigmoid inside the model; RDK exports emit logits. score 
 """
 
 import functools
-import math
 from typing import Tuple
 
 import numpy as np
 
-from .anchor_free import _candidates, _empty, _NATIVE_DTYPES, Candidates, per_binding
+from .anchor_free import _candidates, _empty, _native_tensor, Candidates, per_binding
 from .planes import (as_float32, grid_rows, logit, Plane, quantised_threshold,
                      sigmoid)
 from .. import native
@@ -57,12 +56,12 @@ def _slot_geometry_of(binding: Binding) -> np.ndarray:
                           tuple(tuple(map(tuple, a)) for a in binding.anchors))
 
 
-@functools.lru_cache(maxsize=16)
-def _anchor_table(anchors: Tuple) -> np.ndarray:
-    """One stride's anchors as the compiled kernel takes them: float32 w, h per anchor."""
-    table = np.ascontiguousarray(anchors, np.float32).reshape(-1)
-    table.setflags(write=False)
-    return table
+def _anchor_tables(binding: Binding) -> Tuple[np.ndarray, ...]:
+    """Each stride's anchors as the compiled kernel takes them: float32 w, h per anchor."""
+    tables = tuple(np.ascontiguousarray(a, np.float32).reshape(-1) for a in binding.anchors)
+    for table in tables:
+        table.setflags(write=False)
+    return tables
 
 
 def _decode_anchor_native(kernels, outputs, binding: Binding, threshold: float, suppress=()):
@@ -73,25 +72,16 @@ def _decode_anchor_native(kernels, outputs, binding: Binding, threshold: float, 
     raw_thr = threshold if layout.scores == 'sigmoid' else logit(threshold)
     levels = []
     first = 0
-    for level, anchors in zip(binding.levels, binding.anchors):
-        tensor = outputs[level.outputs['pred']]
-        if type(tensor) is QuantizedTensor:
-            if tensor.axis is not None or not tensor.scale > 0:
-                return None
-            data = tensor.data
-            raw = quantised_threshold(raw_thr, tensor, data.dtype)
-            quant = (math.inf if raw is None else float(raw), float(tensor.scale),
-                     float(tensor.zero_point), True)
-        else:
-            data = tensor if type(tensor) is np.ndarray else np.asarray(tensor)
-            quant = (float(raw_thr), 1.0, 0.0, False)
-        if data.dtype not in _NATIVE_DTYPES or not data.flags.c_contiguous:
+    for level, table in zip(binding.levels, per_binding(binding, _anchor_tables)):
+        # (data, raw objectness threshold, scale, zero point, quantised)
+        pred = _native_tensor(outputs[level.outputs['pred']], raw_thr, layout.channels_last,
+                              False)
+        if pred is None:
             return None
         n_cells = level.grid_h * level.grid_w
-        levels.append((data,) + quant + (layout.channels_last, n_cells, level.grid_w, first,
-                                         float(level.stride), _anchor_table(tuple(map(
-                                             tuple, anchors))), binding.num_classes))
-        first += n_cells * len(anchors)
+        levels.append(pred + (layout.channels_last, n_cells, level.grid_w, first,
+                              float(level.stride), table, binding.num_classes))
+        first += n_cells * (len(table) // 2)
     return _candidates(kernels.anchor_decode(levels, float(threshold),
                                              layout.scores == 'logit', *suppress))
 

@@ -256,25 +256,15 @@ def _decode_dense_native(kernels, outputs, binding: Binding, threshold: float, s
     """
     if binding.dense_transposed or binding.layout.scores not in ('sigmoid', 'logit'):
         return None
-    dense = outputs[binding.global_outputs.get('dense', 0)]
-    nc = binding.num_classes
-    if type(dense) is QuantizedTensor:
-        if dense.axis is not None or not dense.scale > 0:
-            return None
-        rows = dense.data[0]
-        quant = (float(dense.scale), float(dense.zero_point), True)
-        raw = quantised_threshold(float(threshold), dense, rows.dtype)
-        cls_thr = math.inf if raw is None else float(raw)
-    else:
-        rows = dense[0] if type(dense) is np.ndarray else np.asarray(dense)[0]
-        quant = (1.0, 0.0, False)
-        cls_thr = float(threshold)
-    if rows.dtype not in _NATIVE_DTYPES or not rows.flags.c_contiguous or rows.ndim != 2:
+    found = _native_tensor(outputs[binding.global_outputs.get('dense', 0)], threshold, False,
+                           False)
+    if found is None or found[0].ndim != 3:
         return None
+    data, cls_thr, scale, zero, quantised = found
+    rows = data[0]
     n_cells = rows.shape[1]
-    scale, zero, quantised = quant
-    level = (rows[4:4 + nc], cls_thr, scale, zero, quantised, rows[:4], scale, zero, quantised,
-             None, 0.0, False, n_cells, n_cells, 0, 1.0)
+    level = (rows[4:4 + binding.num_classes], cls_thr, scale, zero, quantised, rows[:4], scale,
+             zero, quantised, None, 0.0, False, n_cells, n_cells, 0, 1.0)
     return _candidates(kernels.dfl_decode(
         (level,), float(threshold), binding.layout.scores == 'logit', 16, _CXCYWH,
         *suppress))
